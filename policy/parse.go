@@ -1,0 +1,179 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// maxSize is the largest policy Parse reads, in bytes.
+const maxSize = 4 << 20
+
+// document is the policy file as TOML.
+type document struct {
+	Groups map[string][]string `toml:"groups"`
+	Rules  []ruleDoc           `toml:"rule"`
+}
+
+// ruleDoc is one [[rule]] as TOML. Access is a pointer so that a missing
+// access is told apart from a misspelt one.
+type ruleDoc struct {
+	Repos  []string `toml:"repos"`
+	Users  []string `toml:"users"`
+	Access *string  `toml:"access"`
+}
+
+// Parse reads a policy from r. file names it in errors and in each rule's
+// position; Parse does not open it. Errors have the form
+// "policy: FILE:LINE: message", and a policy with any error is rejected
+// whole: there is no partial policy.
+func Parse(file string, r io.Reader) (*Policy, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", file, err)
+	}
+	if len(data) > maxSize {
+		return nil, errorAt(file, 0, "larger than %d bytes", maxSize)
+	}
+	var doc document
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, decodeError(file, err)
+	}
+	ix, err := buildIndex(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return compile(&doc, ix)
+}
+
+// decodeError turns a go-toml error into errors with the file and line.
+func decodeError(file string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		errs := make([]error, len(strict.Errors))
+		for i := range strict.Errors {
+			e := &strict.Errors[i]
+			line, _ := e.Position()
+			errs[i] = errorAt(file, line, "unknown field %q", strings.Join(e.Key(), "."))
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		return errorAt(file, line, "%s", strings.TrimPrefix(de.Error(), "toml: "))
+	}
+	return errorAt(file, 0, "%v", err)
+}
+
+// builder compiles a decoded document into a Policy.
+type builder struct {
+	p    *Policy
+	ix   *index
+	gids map[string]int32
+}
+
+// compile checks and compiles doc; ix gives the lines for errors.
+func compile(doc *document, ix *index) (*Policy, error) {
+	if err := checkGroups(doc.Groups, ix); err != nil {
+		return nil, err
+	}
+	members, err := flatten(doc.Groups, ix)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{
+		p:    &Policy{groups: members, users: make(map[string]*member)},
+		ix:   ix,
+		gids: make(map[string]int32, len(members)),
+	}
+	// Groups are numbered in file order and each user's list is built
+	// in that order, so it is sorted for binary search.
+	for _, g := range ix.groupOrder(members) {
+		gid := int32(len(b.gids))
+		b.gids[g] = gid
+		for _, u := range members[g] {
+			m := b.member(u)
+			m.groups = append(m.groups, gid)
+		}
+	}
+	for i := range doc.Rules {
+		r, err := b.rule(&doc.Rules[i], ix.ruleLine(i))
+		if err != nil {
+			return nil, err
+		}
+		b.p.Rules = append(b.p.Rules, r)
+	}
+	return b.p, nil
+}
+
+// member returns the entry of user u, adding it if needed.
+func (b *builder) member(u string) *member {
+	m := b.p.users[u]
+	if m == nil {
+		m = &member{id: int32(len(b.p.users))}
+		b.p.users[u] = m
+	}
+	return m
+}
+
+// rule compiles one rule, found at line.
+func (b *builder) rule(d *ruleDoc, line int) (*Rule, error) {
+	file := b.ix.file
+	switch {
+	case len(d.Repos) == 0:
+		return nil, errorAt(file, line, "rule has no repos")
+	case len(d.Users) == 0:
+		return nil, errorAt(file, line, "rule has no users")
+	case d.Access == nil:
+		return nil, errorAt(file, line, "rule has no access")
+	}
+	a, err := parseAccess(*d.Access)
+	if err != nil {
+		return nil, errorAt(file, line, "%v", err)
+	}
+	r := &Rule{File: file, Line: line, Repos: d.Repos, Users: d.Users, Access: a}
+	for _, s := range d.Repos {
+		pat, err := compilePattern(s)
+		if err != nil {
+			return nil, errorAt(file, line, "bad repo pattern %q: %v", s, err)
+		}
+		r.patterns = append(r.patterns, pat)
+	}
+	for _, u := range d.Users {
+		if err := b.ruleUser(r, u); err != nil {
+			return nil, errorAt(file, line, "%v", err)
+		}
+	}
+	slices.Sort(r.uids)
+	slices.Sort(r.gids)
+	return r, nil
+}
+
+// ruleUser adds one users entry to r.
+func (b *builder) ruleUser(r *Rule, u string) error {
+	if u == allUsers {
+		r.all = true
+		return nil
+	}
+	if name, ok := groupRef(u); ok {
+		gid, ok := b.gids[name]
+		if !ok {
+			return fmt.Errorf("unknown group %q", u)
+		}
+		r.gids = append(r.gids, gid)
+		return nil
+	}
+	if !validUser(u) {
+		return fmt.Errorf("invalid user name %q", u)
+	}
+	r.uids = append(r.uids, b.member(u).id)
+	return nil
+}
