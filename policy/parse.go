@@ -68,9 +68,31 @@ func decodeError(file string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, _ := de.Position()
-		return errorAt(file, line, "%s", strings.TrimPrefix(de.Error(), "toml: "))
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if want := wantType(de.Key()); want != "" && strings.HasPrefix(msg, "cannot ") {
+			// Say what the key must hold rather than name Go types.
+			msg = fmt.Sprintf("%q must be %s", strings.Join(de.Key(), "."), want)
+		}
+		return errorAt(file, line, "%s", msg)
 	}
 	return errorAt(file, 0, "%v", err)
+}
+
+// wantType describes the type the value at key must have, or "".
+func wantType(key []string) string {
+	switch {
+	case slices.Equal(key, []string{"groups"}):
+		return "a table of groups"
+	case slices.Equal(key, []string{"rule"}):
+		return "an array of tables ([[rule]])"
+	case len(key) == 2 && key[0] == "groups":
+		return "a list of strings"
+	case slices.Equal(key, []string{"rule", "repos"}), slices.Equal(key, []string{"rule", "users"}):
+		return "a list of strings"
+	case slices.Equal(key, []string{"rule", "access"}):
+		return "a string"
+	}
+	return ""
 }
 
 // builder compiles a decoded document into a Policy.
