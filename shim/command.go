@@ -36,7 +36,8 @@ type Command struct {
 }
 
 // String returns c as git sends it: the verb, one space, and Path quoted
-// the way git quotes it. ParseCommand(c.String()) returns c again.
+// the way git quotes it. ParseCommand(c.String()) returns c again as long
+// as the quoted text fits in MaxCommandLen (each ' or ! takes four bytes).
 func (c Command) String() string {
 	return c.Verb + " " + sqQuote(c.Path)
 }
