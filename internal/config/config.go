@@ -1,0 +1,146 @@
+// Package config reads gitserver's config.toml.
+//
+// The file is decoded strictly: an unknown key is an error with its line,
+// so a typo in a security setting is reported instead of silently ignored.
+// Relative paths in the file are taken relative to the file's directory.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// DefaultPath is where gitserver looks for its config when neither
+// --config nor GITSERVER_CONFIG names one.
+const DefaultPath = "/etc/gitserver/config.toml"
+
+// maxSize bounds the config file: it is small, and a huge one is a mistake.
+const maxSize = 1 << 20
+
+// Config is the decoded config file. The zero value is not useful: start
+// from Default or Load.
+type Config struct {
+	// SSHUser is the login name clients use (git@host). Keys offered for
+	// any other login are ignored by authorized-keys.
+	SSHUser string `toml:"ssh_user"`
+	// Repos is the repository root: every repository lives below it.
+	Repos string `toml:"repos"`
+	// DataDir holds the key store and, by default, the log.
+	DataDir string `toml:"data_dir"`
+	// Policy is the access policy file used by the file driver.
+	Policy string `toml:"policy"`
+	// Driver names the registered driver that authenticates and authorizes.
+	Driver string `toml:"driver"`
+	// Log says where and how the operator's log is written.
+	Log Log `toml:"log"`
+
+	// File is the path the config was read from ("" for the defaults).
+	File string `toml:"-"`
+}
+
+// Log configures the operator's log.
+type Log struct {
+	// File is a path, "syslog", or "" for DataDir/gitserver.log. Never
+	// stderr: behind sshd, stderr belongs to the SSH client.
+	File string `toml:"file"`
+	// Level is trace, debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is "text" or "json".
+	Format string `toml:"format"`
+}
+
+// Default returns the settings used for keys the file leaves out.
+func Default() Config {
+	return Config{
+		SSHUser: "git",
+		Repos:   "/srv/git",
+		DataDir: "/var/lib/gitserver",
+		Policy:  "/etc/gitserver/policy.toml",
+		Driver:  "file",
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// KeysPath is the key store file inside DataDir.
+func (c *Config) KeysPath() string { return filepath.Join(c.DataDir, "keys.db") }
+
+// LogPath is the log file, resolving the empty default.
+func (c *Config) LogPath() string {
+	if c.Log.File == "" {
+		return filepath.Join(c.DataDir, "gitserver.log")
+	}
+	return c.Log.File
+}
+
+// Load reads the config file at path.
+func Load(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config: %s does not exist; create one with 'gitserver init' or pass --config", abs)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return Parse(abs, f)
+}
+
+// Parse decodes a config from r; file names it in errors and anchors
+// relative paths.
+func Parse(file string, r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", file, err)
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("config: %s: larger than %d bytes", file, maxSize)
+	}
+	c := Default()
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(file, err)
+	}
+	c.File = file
+	c.resolve(filepath.Dir(file))
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", file, err)
+	}
+	return &c, nil
+}
+
+func decodeError(file string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("config: %s:%d: unknown key %q", file, row, strings.Join(e.Key(), "."))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return fmt.Errorf("config: %s:%d: %s", file, row, de.Error())
+	}
+	return fmt.Errorf("config: %s: %w", file, err)
+}
+
+func (c *Config) resolve(dir string) {
+	for _, p := range []*string{&c.Repos, &c.DataDir, &c.Policy} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if f := c.Log.File; f != "" && f != "syslog" && !filepath.IsAbs(f) {
+		c.Log.File = filepath.Join(dir, f)
+	}
+}

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	c, err := Parse("/etc/gitserver/config.toml", strings.NewReader(`
+ssh_user = "git"
+repos = "repos"
+data_dir = "/var/lib/gs"
+[log]
+file = "gs.log"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Repos != "/etc/gitserver/repos" || c.DataDir != "/var/lib/gs" || c.Log.File != "/etc/gitserver/gs.log" {
+		t.Errorf("relative paths not anchored at the file: %+v", c)
+	}
+	if c.Policy != "/etc/gitserver/policy.toml" || c.Driver != "file" || c.Log.Level != "info" {
+		t.Errorf("defaults not kept: %+v", c)
+	}
+	if c.KeysPath() != "/var/lib/gs/keys.db" {
+		t.Errorf("KeysPath = %q", c.KeysPath())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"ssh_user = \"git\"\nrepo = \"/x\"\n", `c.toml:2: unknown key "repo"`},
+		{"[log]\nlevel = \"loud\"\n", `log.level "loud"`},
+		{"[log]\nformat = \"xml\"\n", `log.format "xml"`},
+		{"ssh_user = \"Root; rm\"\n", `ssh_user "Root; rm" is not a valid login name`},
+		{"ssh_user = 3\n", `c.toml:1:`},
+		{"repos = \"\"\n", "repos is empty"},
+		{"driver = \"\"\n", "driver is empty"},
+		{"[log]\nfile = \"x\"\nlevel = \"info\"\nextra = 1\n", `c.toml:4: unknown key "log.extra"`},
+	} {
+		_, err := Parse("c.toml", strings.NewReader(tt.in))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want error containing %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestParseTooLarge(t *testing.T) {
+	_, err := Parse("c.toml", strings.NewReader(strings.Repeat("#", maxSize+1)))
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Parse(huge) = %v", err)
+	}
+}

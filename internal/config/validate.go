@@ -1,0 +1,37 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// unixName is the portable POSIX user name set, as useradd accepts it.
+var unixName = regexp.MustCompile(`^[a-z_][a-z0-9_.-]{0,31}$`)
+
+// Validate checks the values that do not depend on the machine; 'gitserver
+// check' looks at the machine (owners, modes, sshd).
+func (c *Config) Validate() error {
+	if !unixName.MatchString(c.SSHUser) {
+		return fmt.Errorf("ssh_user %q is not a valid login name (lowercase letters, digits, _ . -)", c.SSHUser)
+	}
+	if c.Repos == "" {
+		return fmt.Errorf("repos is empty; set it to the directory that holds the repositories")
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("data_dir is empty; set it to the directory for the key store")
+	}
+	if c.Driver == "" {
+		return fmt.Errorf(`driver is empty; use driver = "file"`)
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q is not text or json", c.Log.Format)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Messages the client sees. They are stable (scripts match on them) and
+// say nothing about paths, rules or whether a repository exists.
+const (
+	MsgDenied      = "gitserver: repository not found or access denied"
+	MsgBadCommand  = "gitserver: unsupported command; use git clone, fetch, push or archive with a repository path"
+	MsgBadName     = "gitserver: invalid repository name (letters, digits and ._+@- in /-separated parts, no leading . or -)"
+	MsgUnavailable = "gitserver: service unavailable, try again later"
+)
+
+// ClientError is a refusal: Msg goes to the client, Err to the operator's
+// log only.
+type ClientError struct {
+	Msg string
+	Err error
+}
+
+func (e *ClientError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return e.Msg + ": " + e.Err.Error()
+}
+
+func (e *ClientError) Unwrap() error { return e.Err }
+
+// Request is one SSH exec request from an authenticated user.
+type Request struct {
+	User     string // username the driver authenticated
+	Key      string // fingerprint of the key that authenticated
+	Command  string // SSH_ORIGINAL_COMMAND, as received
+	Protocol string // GIT_PROTOCOL, as received ("" when unset)
+}
+
+// Plan is a vetted git invocation: everything needed to run it, and what
+// the operator's log should say about it.
+type Plan struct {
+	Verb string // a Verb constant
+	Name string // canonical repository name
+	Dir  string // real absolute path of the repository
+	Rule string // what the driver said decided
+	Argv []string
+	Env  []string
+}
+
+// Shim turns requests into plans: parse, authorize, resolve.
+type Shim struct {
+	Driver Driver
+	Root   string // repository root; every repository lies inside it
+	Git    string // absolute path of the git binary
+	Home   string // HOME for git (the ssh user's home)
+}
+
+// Plan checks req and returns how to run it. A refusal is a *ClientError;
+// ErrNoCommand means an interactive login (the caller prints Greeting).
+// Authorization comes before any look at the disk, so a denied user learns
+// nothing about which repositories exist.
+func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
+	cmd, err := ParseCommand(req.Command)
+	if errors.Is(err, ErrNoCommand) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, &ClientError{MsgBadCommand, err}
+	}
+	name, err := CleanName(cmd.Path)
+	if err != nil {
+		return nil, &ClientError{MsgBadName, err}
+	}
+	p := &Plan{Verb: cmd.Verb, Name: name}
+	model, err := s.Driver.GetUserModel(ctx, req.User)
+	if err != nil {
+		return p, &ClientError{MsgDenied, fmt.Errorf("user model: %w", err)}
+	}
+	dec, err := s.Driver.Authorize(ctx, model, cmd.Verb, cmd.Path)
+	p.Rule = dec.Rule
+	if err != nil {
+		return p, &ClientError{MsgDenied, fmt.Errorf("authorize: %w", err)}
+	}
+	if !dec.Allow {
+		return p, &ClientError{MsgDenied, errors.New("denied by driver")}
+	}
+	dir, err := s.Driver.RepoPath(ctx, cmd.Path)
+	if err != nil {
+		return p, &ClientError{MsgDenied, fmt.Errorf("repo path: %w", err)}
+	}
+	if p.Dir, err = s.repoDir(dir); err != nil {
+		return p, &ClientError{MsgDenied, err}
+	}
+	p.Argv = []string{s.Git, verbCommand(cmd.Verb), p.Dir}
+	p.Env = Env(s.Home, req, name)
+	return p, nil
+}
+
+// repoDir checks that dir is a repository inside the root and returns its
+// real path.
+func (s *Shim) repoDir(dir string) (string, error) {
+	if !filepath.IsAbs(dir) {
+		return "", fmt.Errorf("driver returned relative repo path %q", dir)
+	}
+	real, err := Within(s.Root, dir)
+	if err != nil {
+		return "", err
+	}
+	// A bare repository has a HEAD file; checking here keeps git's own
+	// "does not appear to be a git repository" (with the path) away from
+	// the client.
+	if fi, err := os.Stat(filepath.Join(real, "HEAD")); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a bare repository: %w", real, fs.ErrNotExist)
+	}
+	return real, nil
+}
+
+// verbCommand maps a verb to git's subcommand: "git-upload-pack" runs as
+// "git upload-pack", which works whether or not git's exec-path is on PATH.
+func verbCommand(verb string) string { return verb[len("git-"):] }
+
+// Greeting is the one line an interactive login gets.
+func Greeting(user string) string {
+	return fmt.Sprintf("Hi %s! You have authenticated to gitserver, which does not provide shell access; use git clone/fetch/push.", user)
+}
