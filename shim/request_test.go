@@ -1,0 +1,126 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tableDriver is a driver from a table, for testing the shim's own checks:
+// it allows what allow says and maps names to dirs, or to where repoPath
+// says.
+type tableDriver struct {
+	root     string
+	allow    map[string]bool // "user verb path"
+	repoPath map[string]string
+}
+
+func (d *tableDriver) Authenticate(context.Context, Credentials) (string, error) {
+	return "", ErrUnknownKey
+}
+
+func (d *tableDriver) GetUserModel(_ context.Context, user string) (UserModel, error) {
+	if user == "nobody" {
+		return nil, ErrUnknownUser
+	}
+	return user, nil
+}
+
+func (d *tableDriver) Authorize(_ context.Context, m UserModel, command, path string) (Decision, error) {
+	return Decision{Allow: d.allow[m.(string)+" "+command+" "+path], Rule: "table"}, nil
+}
+
+func (d *tableDriver) RepoPath(_ context.Context, path string) (string, error) {
+	if p, ok := d.repoPath[path]; ok {
+		return p, nil
+	}
+	name, err := CleanName(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d.root, DirName(name)), nil
+}
+
+func bareRepo(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "objects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPlan(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "repos")
+	bareRepo(t, filepath.Join(root, "team/app.git"))
+	bareRepo(t, filepath.Join(base, "outside.git"))
+	os.MkdirAll(filepath.Join(root, "team/notrepo.git"), 0o755)
+	if err := os.Symlink(filepath.Join(base, "outside.git"), filepath.Join(root, "team/link.git")); err != nil {
+		t.Fatal(err)
+	}
+	d := &tableDriver{root: root, allow: map[string]bool{
+		"alice git-upload-pack team/app.git":      true,
+		"alice git-upload-pack /team/app":         true,
+		"alice git-receive-pack team/app.git":     true,
+		"alice git-upload-pack team/link.git":     true,
+		"alice git-upload-pack team/notrepo.git":  true,
+		"alice git-upload-pack team/missing.git":  true,
+		"alice git-upload-pack team/relative.git": true,
+	}, repoPath: map[string]string{"team/relative.git": "team/app.git"}}
+	s := &Shim{Driver: d, Root: root, Git: "/usr/bin/git", Home: "/home/git"}
+	realRoot, _ := filepath.EvalSymlinks(root)
+
+	for _, tt := range []struct {
+		user, cmd string
+		wantMsg   string // "" for success
+	}{
+		{"alice", "git-upload-pack 'team/app.git'", ""},
+		{"alice", "git upload-pack '/team/app'", ""},
+		{"alice", "git-receive-pack 'team/app.git'", ""},
+		{"bob", "git-upload-pack 'team/app.git'", MsgDenied},
+		{"nobody", "git-upload-pack 'team/app.git'", MsgDenied},
+		{"alice", "git-upload-pack 'team/link.git'", MsgDenied},
+		{"alice", "git-upload-pack 'team/notrepo.git'", MsgDenied},
+		{"alice", "git-upload-pack 'team/missing.git'", MsgDenied},
+		{"alice", "git-upload-pack 'team/relative.git'", MsgDenied},
+		{"alice", "git-upload-pack '../etc'", MsgBadName},
+		{"alice", "rm -rf /", MsgBadCommand},
+		{"alice", "git-upload-pack '--help'", MsgBadCommand},
+	} {
+		p, err := s.Plan(context.Background(), Request{User: tt.user, Key: "SHA256:k", Command: tt.cmd})
+		if tt.wantMsg == "" {
+			if err != nil {
+				t.Errorf("Plan(%s, %q) = %v, want success", tt.user, tt.cmd, err)
+				continue
+			}
+			want := filepath.Join(realRoot, "team/app.git")
+			if p.Dir != want || p.Name != "team/app" || p.Argv[0] != "/usr/bin/git" || p.Argv[2] != want || p.Rule != "table" {
+				t.Errorf("Plan(%s, %q) = %+v", tt.user, tt.cmd, p)
+			}
+			continue
+		}
+		var ce *ClientError
+		if !errors.As(err, &ce) || ce.Msg != tt.wantMsg {
+			t.Errorf("Plan(%s, %q) = %v, want client message %q", tt.user, tt.cmd, err, tt.wantMsg)
+		}
+	}
+	if _, err := s.Plan(context.Background(), Request{User: "alice"}); !errors.Is(err, ErrNoCommand) {
+		t.Errorf("Plan(no command) = %v, want ErrNoCommand", err)
+	}
+}
+
+func TestPlanArgvVerbs(t *testing.T) {
+	for verb, sub := range map[string]string{UploadPack: "upload-pack", ReceivePack: "receive-pack", UploadArchive: "upload-archive"} {
+		if got := verbCommand(verb); got != sub {
+			t.Errorf("verbCommand(%q) = %q, want %q", verb, got, sub)
+		}
+	}
+	if !strings.Contains(Greeting("alice"), "Hi alice!") {
+		t.Errorf("Greeting = %q", Greeting("alice"))
+	}
+}
