@@ -1,0 +1,205 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrNotFound is returned by Lookup for a key that is not in the store.
+var ErrNotFound = errors.New("keys: key not found")
+
+// ErrNoStore is returned when the store file does not exist yet, or exists
+// but was never written. It wraps ErrNotFound, so a caller that only asks
+// errors.Is(err, ErrNotFound) treats an absent store as an empty one.
+var ErrNoStore = fmt.Errorf("%w: the store has no keys yet", ErrNotFound)
+
+// errBusy is returned when another process held the store's lock too long.
+var errBusy = errors.New("keys: store is busy: another process held its lock too long; try again")
+
+// ConflictError reports a key that already belongs to another user. Adding
+// it would let one person log in as two users, so the store refuses.
+type ConflictError struct {
+	Fingerprint string // the key
+	Owner       string // the user who owns it now
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("keys: key %s already belongs to user %q; remove it there first", e.Fingerprint, e.Owner)
+}
+
+// Defaults for Options.
+const (
+	DefaultMode         os.FileMode = 0o640
+	DefaultWriteTimeout             = 5 * time.Second
+	DefaultReadTimeout              = 2 * time.Second
+)
+
+// Options says how the store file is created and locked. The zero value is
+// usable: mode 0640, owner left as the creating process, default timeouts.
+type Options struct {
+	// Mode is the permission of a newly created store file, applied
+	// exactly (the umask does not narrow it). Zero means DefaultMode.
+	// An existing file keeps its mode.
+	Mode os.FileMode
+
+	// Chown, if true, gives a newly created store file the owner UID and
+	// group GID; a value below zero leaves that one unchanged. If Chown is
+	// false, UID and GID are ignored: their zero values would mean root,
+	// so they take effect only when asked for.
+	Chown    bool
+	UID, GID int
+
+	// Timeout is how long an operation waits for the file lock. Zero
+	// means DefaultWriteTimeout for writers and DefaultReadTimeout for
+	// readers.
+	Timeout time.Duration
+}
+
+// Store is a key store in one bbolt file. It holds only the path and the
+// options: every method opens the file, runs one short transaction and
+// closes it, so a Store keeps no file open and no lock between calls, and
+// any number of processes may use the same file. A Store is safe for
+// concurrent use.
+type Store struct {
+	path string
+	opt  Options
+}
+
+// Open returns the store at path. It does not touch the file; the first
+// write creates it, and reads of an absent file return ErrNoStore or
+// nothing.
+func Open(path string, opt Options) *Store {
+	if opt.Mode == 0 {
+		opt.Mode = DefaultMode
+	}
+	return &Store{path: path, opt: opt}
+}
+
+// Path returns the path of the store file.
+func (s *Store) Path() string { return s.path }
+
+// view runs fn in a read-only transaction on a read-only open of the file,
+// under a shared lock that only a writer's exclusive lock excludes.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	db, err := s.open(false, false)
+	if err != nil {
+		return err
+	}
+	err = db.View(fn)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("keys: close store %s: %w", s.path, cerr)
+	}
+	return err
+}
+
+// update runs fn in one write transaction under the exclusive lock, which
+// it holds from open to close. With create, an absent file is created.
+// When update returns nil, the transaction is on disk (fdatasync).
+func (s *Store) update(create bool, fn func(*bolt.Tx) error) error {
+	db, err := s.open(true, create)
+	if err != nil {
+		return err
+	}
+	err = db.Update(fn)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("keys: close store %s: %w", s.path, cerr)
+	}
+	return err
+}
+
+// open opens the bbolt file for reading or writing.
+func (s *Store) open(write, create bool) (*bolt.DB, error) {
+	timeout := s.opt.Timeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+		if write {
+			timeout = DefaultWriteTimeout
+		}
+	}
+	opts := &bolt.Options{
+		ReadOnly: !write,
+		Timeout:  timeout,
+		OpenFile: func(path string, _ int, _ os.FileMode) (*os.File, error) {
+			return s.openFile(path, write, create, timeout)
+		},
+	}
+	db, err := bolt.Open(s.path, s.opt.Mode, opts)
+	if errors.Is(err, ErrNoStore) || errors.Is(err, errBusy) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: open store %s: %w", s.path, err)
+	}
+	return db, nil
+}
+
+// openFile is bbolt's OpenFile hook: it opens (and, with create, creates)
+// the file and locks it. A file of size zero, left by a writer that created
+// it and has not yet initialised it, or died first, is no store to a reader.
+func (s *Store) openFile(path string, write, create bool, timeout time.Duration) (*os.File, error) {
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if err := s.createFile(path); err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		f, err = os.OpenFile(path, flag, 0)
+	}
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, ErrNoStore
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, write, timeout); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !write {
+		if fi, err := f.Stat(); err != nil || fi.Size() == 0 {
+			f.Close()
+			return nil, ErrNoStore
+		}
+	}
+	return f, nil
+}
+
+// createFile creates an empty store file with the mode and owner of the
+// options. It prepares a temporary file and links it into place, so the
+// file never exists at path with another mode or owner; if another process
+// created it first, that file is kept.
+func (s *Store) createFile(path string) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Chmod(s.opt.Mode)
+	if err == nil && s.opt.Chown {
+		err = tmp.Chown(s.opt.UID, s.opt.GID)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the new name durable; best effort
+		d.Close()
+	}
+	return nil
+}
