@@ -110,8 +110,16 @@ func (s *Store) update(create bool, fn func(*bolt.Tx) error) error {
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("keys: close store %s: %w", s.path, cerr)
 	}
+	time.Sleep(writePause)
 	return err
 }
+
+// writePause is how long a writer waits after releasing the lock before it
+// returns. Without it, a caller that writes in a loop (Import in batches)
+// would take the lock again within microseconds, before the lookups
+// waiting for it are scheduled, and could keep them waiting past their
+// timeout.
+const writePause = 2 * time.Millisecond
 
 // open opens the bbolt file for reading or writing.
 func (s *Store) open(write, create bool) (*bolt.DB, error) {

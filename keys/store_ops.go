@@ -28,8 +28,9 @@ var (
 	bucketUsers = []byte("users")
 )
 
-// listPageSize is how many records List reads in one transaction.
-const listPageSize = 1000
+// listPageSize is how many records List reads in one transaction; a
+// variable so that tests can cross page boundaries with few keys.
+var listPageSize = 1000
 
 // Lookup returns the record of the key with the given fingerprint, in the
 // "SHA256:..." form of ssh.FingerprintSHA256. It opens the file read-only

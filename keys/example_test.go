@@ -1,0 +1,77 @@
+package keys_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitserver/gitserver/keys"
+)
+
+// A test key; never use it for anything else.
+const exampleLine = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBOFEBIJJEcmsCwJMZUarVAKzxLpe+knwGHCE+qoQC6g alice@laptop"
+
+func ExampleParseLine() {
+	k, err := keys.ParseLine(exampleLine)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(k.Type, k.Comment)
+	fmt.Println(k.Fingerprint)
+
+	_, err = keys.ParseLine(`command="/bin/sh" ` + exampleLine)
+	fmt.Println(err)
+	// Output:
+	// ssh-ed25519 alice@laptop
+	// SHA256:QsJCVEcz/iMW8p/V5LImi30w08XDnJ+F1wOi92P/GTM
+	// keys: key options are not allowed; remove everything before the key type
+}
+
+func ExampleStore() {
+	dir, err := os.MkdirTemp("", "keys-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	s := keys.Open(filepath.Join(dir, "keys.db"), keys.Options{})
+
+	// An admin imports keys.
+	input := "alice " + exampleLine[:strings.LastIndexByte(exampleLine, ' ')] + " Work laptop\n"
+	var recs []keys.Record
+	bad, err := keys.ParseImport(strings.NewReader(input), func(r keys.Record) error {
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil || len(bad) > 0 {
+		log.Fatal(err, bad)
+	}
+	if _, err := s.Add(recs); err != nil {
+		log.Fatal(err)
+	}
+
+	// sshd's AuthorizedKeysCommand passes the key's type and base64 blob.
+	typ, b64, _ := strings.Cut(recs[0].Key.AuthorizedKey(), " ")
+	k, err := keys.ParseKey(typ, b64)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := s.Lookup(k.Fingerprint)
+	if errors.Is(err, keys.ErrNotFound) {
+		fmt.Println("unknown key")
+		return
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s (%s)\n", r.User, r.Title)
+
+	// The same key cannot belong to bob too.
+	_, err = s.Add([]keys.Record{{User: "bob", Key: k}})
+	var conflict *keys.ConflictError
+	fmt.Println(errors.As(err, &conflict), conflict.Owner)
+	// Output:
+	// alice (Work laptop)
+	// true alice
+}
