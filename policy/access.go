@@ -10,8 +10,8 @@ import (
 // level granted is at least the level wanted. The zero value is None.
 type Access uint8
 
-// The access levels, lowest first. New levels are inserted in order and
-// named in accessNames.
+// The access levels, lowest first. A new level goes in its place in this
+// list, with its name in the table below.
 const (
 	None  Access = iota // no access; a rule granting None blocks later rules
 	Read                // fetch, clone, archive

@@ -27,6 +27,8 @@ func validGroup(s string) bool {
 	return validName(s, false)
 }
 
+// validName reports whether s is a name of letters, digits and ._- (and
+// @ if at is set), other than "." and "..".
 func validName(s string, at bool) bool {
 	if s == "" || s == "." || s == ".." {
 		return false

@@ -22,8 +22,10 @@
 // today) for a later pattern syntax.
 //
 // Users entries are a user name, "@group", or "@all" for every
-// authenticated user. Groups may include groups; they are expanded when
-// the policy is parsed.
+// authenticated user. User names are letters, digits and ._@-, not
+// starting with "@" and not "." or ".."; group names are letters, digits
+// and ._-, and "all" is reserved. Groups may include users and groups
+// (not @all); they are expanded when the policy is parsed.
 //
 // The package is pure: Parse takes a reader and Decide a name, and
 // neither touches files, the environment or a logger.
@@ -33,7 +35,7 @@
 // The policy fails closed. No matching rule means no access; a rule
 // granting "none" stops the search, so it can carve an exception out of
 // a broader rule after it. Decide denies, without looking at the rules, a
-// user name that is not valid (see Parse), a repository name that is not
+// user name that is not valid (see above), a repository name that is not
 // canonical (empty, a leading or trailing "/", an empty, "." or ".."
 // segment), and a wanted level of None, the zero value, so that a caller
 // that forgot to set the level gets a denial.
