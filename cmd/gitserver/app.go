@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/syslog"
+	"os"
+	"os/user"
+	"strconv"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// app is a loaded config and the operator's logger: what every command
+// but init starts from.
+type app struct {
+	cfg   *config.Config
+	log   hclog.Logger
+	owner owner
+	close func()
+}
+
+// load reads the config and opens the log. It never logs to stderr: behind
+// sshd, stderr is the SSH client's.
+func load(cli *CLI) (*app, error) {
+	cfg, err := config.Load(cli.Config)
+	if err != nil {
+		return nil, err
+	}
+	own, err := ownerFor(cfg.SSHUser)
+	if err != nil {
+		return nil, err
+	}
+	log, closeLog := openLog(cfg, own)
+	return &app{cfg: cfg, log: log, owner: own, close: closeLog}, nil
+}
+
+// driver opens the configured driver.
+func (a *app) driver() (shim.Driver, error) {
+	return shim.OpenDriver(a.cfg.Driver, shim.DriverConfig{
+		Repos:   a.cfg.Repos,
+		DataDir: a.cfg.DataDir,
+		Policy:  a.cfg.Policy,
+	})
+}
+
+// store opens the key store; files it creates belong to the ssh user.
+func (a *app) store() *keys.Store {
+	return keys.Open(a.cfg.KeysPath(), a.owner.keyOptions())
+}
+
+// openLog opens the operator's log: a file (created for the ssh user), or
+// syslog. When neither can be had it logs nowhere rather than to stderr.
+func openLog(cfg *config.Config, own owner) (hclog.Logger, func()) {
+	var out io.WriteCloser
+	if cfg.Log.File == "syslog" {
+		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
+		if err == nil {
+			out = w
+		}
+	} else {
+		path := cfg.LogPath()
+		_, statErr := os.Stat(path)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err == nil {
+			if os.IsNotExist(statErr) {
+				own.chown(path)
+			}
+			out = f
+		}
+	}
+	if out == nil {
+		return hclog.NewNullLogger(), func() {}
+	}
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:       "gitserver",
+		Level:      hclog.LevelFromString(cfg.Log.Level),
+		JSONFormat: cfg.Log.Format == "json",
+		Output:     out,
+		TimeFormat: "2006-01-02T15:04:05.000Z07:00",
+	})
+	return log, func() { out.Close() }
+}
+
+// owner is who files created by admin commands must belong to: the ssh
+// user when we run as root, so that sshd's side can read and write them.
+type owner struct {
+	uid, gid int // -1 when not running as root
+	home     string
+}
+
+func ownerFor(sshUser string) (owner, error) {
+	u, err := user.Lookup(sshUser)
+	if err != nil {
+		if os.Geteuid() != 0 {
+			return owner{uid: -1, gid: -1, home: os.Getenv("HOME")}, nil
+		}
+		return owner{}, fmt.Errorf("ssh user %q does not exist; create it: adduser --system --group --shell /bin/sh --home /srv/git %s", sshUser, sshUser)
+	}
+	o := owner{uid: -1, gid: -1, home: u.HomeDir}
+	if os.Geteuid() == 0 {
+		o.uid, _ = strconv.Atoi(u.Uid)
+		o.gid, _ = strconv.Atoi(u.Gid)
+	}
+	return o, nil
+}
+
+// chown gives path to the ssh user when running as root; errors are
+// reported by 'gitserver check', not here.
+func (o owner) chown(path string) {
+	if o.uid >= 0 {
+		_ = os.Lchown(path, o.uid, o.gid)
+	}
+}
+
+func (o owner) keyOptions() keys.Options {
+	return keys.Options{}
+}

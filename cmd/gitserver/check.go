@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// CheckCmd validates the installation.
+type CheckCmd struct{}
+
+// problem is one finding, with what to do about it.
+type problem struct{ what, hint string }
+
+// Run prints every problem with a hint; the exit code is 1 when any.
+func (c *CheckCmd) Run(cli *CLI, e *env) error {
+	var probs []problem
+	add := func(what, hint string) { probs = append(probs, problem{what, hint}) }
+	cfg, err := config.Load(cli.Config)
+	if err != nil {
+		add(err.Error(), "fix the config file; 'gitserver init' writes a commented one")
+	} else {
+		checkInstall(cfg, add)
+	}
+	for _, p := range probs {
+		fmt.Fprintf(e.stdout, "problem: %s\n  hint: %s\n", p.what, p.hint)
+	}
+	if len(probs) > 0 {
+		fmt.Fprintf(e.stdout, "%d problem(s)\n", len(probs))
+		return exitError(1)
+	}
+	fmt.Fprintln(e.stdout, "ok: config, policy, key store, owners and modes look right")
+	return nil
+}
+
+func checkInstall(cfg *config.Config, add func(what, hint string)) {
+	if _, err := shim.OpenDriver(cfg.Driver, shim.DriverConfig{Repos: cfg.Repos, DataDir: cfg.DataDir, Policy: cfg.Policy}); err != nil {
+		add(err.Error(), `set driver = "file" in the config`)
+	}
+	if cfg.Driver == "file" {
+		if _, err := filedriver.LoadPolicy(cfg.Policy); err != nil {
+			add(err.Error(), "fix the policy file; 'gitserver init' writes a starter one")
+		}
+	}
+	if _, err := shim.LookGit(); err != nil {
+		add(err.Error(), "apt-get install git")
+	}
+	uid, gid := checkUser(cfg.SSHUser, add)
+	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
+	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
+	checkStore(cfg, uid, add)
+	checkNotWritable(cfg.File, "config file", add)
+	checkNotWritable(cfg.Policy, "policy file", add)
+	checkBinary(add)
+}
+
+// checkUser looks the ssh user up; its login shell runs the forced command.
+func checkUser(name string, add func(string, string)) (uid, gid int) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		add(fmt.Sprintf("ssh user %q does not exist", name), "adduser --system --group --shell /bin/sh "+name)
+		return -1, -1
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	if sh := loginShell(name); sh != "" && !strings.HasSuffix(sh, "sh") {
+		add(fmt.Sprintf("ssh user %s has login shell %s; sshd runs the forced command through it", name, sh), "usermod --shell /bin/sh "+name)
+	}
+	return uid, gid
+}
+
+// loginShell reads the user's shell from /etc/passwd ("" when unknown).
+func loginShell(name string) string {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) == 7 && f[0] == name {
+			return f[6]
+		}
+	}
+	return ""
+}
+
+// checkOwned wants dir to exist, belong to the ssh user and not carry the
+// forbidden mode bits.
+func checkOwned(dir, what string, uid, gid int, forbidden fs.FileMode, add func(string, string)) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		add(fmt.Sprintf("%s %s: %v", what, dir, err), "run 'gitserver init' to create it")
+		return
+	}
+	if !fi.IsDir() {
+		add(fmt.Sprintf("%s %s is not a directory", what, dir), "point the config at a directory")
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && uid >= 0 && int(st.Uid) != uid {
+		add(fmt.Sprintf("%s %s is owned by uid %d, not the ssh user", what, dir, st.Uid), fmt.Sprintf("chown -R %d:%d %s", uid, gid, dir))
+	}
+	if fi.Mode().Perm()&forbidden != 0 {
+		add(fmt.Sprintf("%s %s has mode %v", what, dir, fi.Mode().Perm()), fmt.Sprintf("chmod %o %s", fi.Mode().Perm()&^forbidden, dir))
+	}
+}
+
+func checkStore(cfg *config.Config, uid int, add func(string, string)) {
+	path := cfg.KeysPath()
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		add("the key store "+path+" does not exist yet: nobody can log in", "gitserver keys add --user NAME KEYFILE")
+		return
+	}
+	if err != nil {
+		add(err.Error(), "check the data directory's permissions")
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && uid >= 0 && int(st.Uid) != uid {
+		add(fmt.Sprintf("key store %s is owned by uid %d, not the ssh user", path, st.Uid), fmt.Sprintf("chown %d %s", uid, path))
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		add(fmt.Sprintf("key store %s has mode %v: others could add keys", path, fi.Mode().Perm()), "chmod 640 "+path)
+	}
+	if _, err := keys.Open(path, keys.Options{}).Count(); err != nil {
+		add(fmt.Sprintf("key store %s: %v", path, err), "restore it from a backup, or re-add the keys")
+	}
+}
+
+func checkNotWritable(path, what string, add func(string, string)) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		add(fmt.Sprintf("%s: %v", what, err), "run 'gitserver init' to write one")
+		return
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		add(fmt.Sprintf("%s %s has mode %v: others could change access", what, path, fi.Mode().Perm()), "chmod 644 "+path)
+	}
+}
+
+// checkBinary applies sshd's rule for AuthorizedKeysCommand: the file and
+// every directory above it are owned by root and not group or world
+// writable, or sshd refuses to run it.
+func checkBinary(add func(string, string)) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		add("cannot find this binary: "+err.Error(), "run gitserver by its absolute path")
+		return
+	}
+	for p := exe; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			add(err.Error(), "install gitserver in /usr/local/bin")
+			return
+		}
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		if st != nil && st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+			add(fmt.Sprintf("%s (mode %v) must be owned by root and not group/world-writable, or sshd refuses the AuthorizedKeysCommand", p, fi.Mode().Perm()),
+				"install the binary as root in /usr/local/bin: install -o root -g root -m 755 gitserver /usr/local/bin/")
+			return
+		}
+		if p == filepath.Dir(p) {
+			return
+		}
+	}
+}

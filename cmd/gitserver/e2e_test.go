@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gitserver/gitserver/internal/sshdtest"
+)
+
+// These tests drive the real OpenSSH sshd and the real git client through
+// the built gitserver binary. They run as root (CI does); with CI set they
+// fail rather than skip when that is not possible.
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary builds gitserver once per test run.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gitserver-build-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "gitserver")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+const e2ePolicy = `
+[groups]
+admins = ["alice"]
+
+[[rule]]
+repos  = ["**"]
+users  = ["@admins"]
+access = "write"
+
+[[rule]]
+repos  = ["users/{user}/**"]
+users  = ["@all"]
+access = "write"
+
+[[rule]]
+repos  = ["public/*"]
+users  = ["@all"]
+access = "read"
+`
+
+// server is gitserver behind a real sshd, with users whose keys are in
+// the store.
+type server struct {
+	t     *testing.T
+	bin   string
+	dir   string
+	cfg   string
+	repos string
+	data  string
+	sshd  *sshdtest.Server
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	sshdtest.Need(t)
+	s := &server{t: t, dir: t.TempDir()}
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
+	s.repos = filepath.Join(s.dir, "repos")
+	s.data = filepath.Join(s.dir, "data")
+	s.cfg = filepath.Join(s.dir, "config.toml")
+	for _, d := range []string{s.repos, s.data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
+	writeFile(t, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n", s.repos, s.data))
+	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile none
+AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
+AuthorizedKeysCommandUser root
+PermitRootLogin forced-commands-only
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitTTY no
+DisableForwarding yes
+AcceptEnv GIT_PROTOCOL GITSERVER_TEST_EVIL LD_PRELOAD
+`, s.bin, s.cfg))
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+			t.Logf("gitserver log:\n%s", log)
+		}
+	})
+	return s
+}
+
+// admin runs a gitserver admin command and returns its stdout.
+func (s *server) admin(stdin string, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, append([]string{"--config", s.cfg}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("gitserver %v: %v\nstdout: %s\nstderr: %s", args, err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// client is one person with a key and a home of their own.
+type client struct {
+	s      *server
+	name   string
+	home   string
+	sshCfg string
+	pub    string
+}
+
+// newClient makes a key for name; with register, adds it to the store.
+func (s *server) newClient(name string, register bool) *client {
+	s.t.Helper()
+	home := filepath.Join(s.dir, "home-"+name)
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		s.t.Fatal(err)
+	}
+	key := filepath.Join(home, "id_ed25519")
+	c := &client{s: s, name: name, home: home, pub: sshdtest.Keygen(s.t, key)}
+	c.sshCfg = s.sshd.ClientConfig(s.t, home, key, "root")
+	if register {
+		s.admin(c.pub+"\n", "keys", "add", "--user", name)
+	}
+	return c
+}
+
+// git runs the real git client as c, in dir.
+func (c *client) git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"HOME=" + c.home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_SSH_COMMAND=ssh -F " + c.sshCfg,
+		"GIT_AUTHOR_NAME=" + c.name, "GIT_AUTHOR_EMAIL=" + c.name + "@example.com",
+		"GIT_COMMITTER_NAME=" + c.name, "GIT_COMMITTER_EMAIL=" + c.name + "@example.com",
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustGit is git that must succeed.
+func (c *client) mustGit(dir string, args ...string) string {
+	c.s.t.Helper()
+	out, err := c.git(dir, args...)
+	if err != nil {
+		c.s.t.Fatalf("%s: git %v: %v\n%s", c.name, args, err, out)
+	}
+	return out
+}
+
+// ssh runs the real ssh client as c with a remote command.
+func (c *client) ssh(extra []string, command ...string) (string, error) {
+	args := append([]string{"-F", c.sshCfg, "-T"}, extra...)
+	args = append(args, "gitsrv")
+	args = append(args, command...)
+	cmd := exec.Command("ssh", args...)
+	cmd.Env = []string{"HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func writeFile(t testing.TB, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// commitAndPush makes a commit in a fresh clone of url and pushes it.
+func (c *client) commitAndPush(url, file string) (string, error) {
+	c.s.t.Helper()
+	work := filepath.Join(c.home, "work-"+strings.NewReplacer("/", "_", ":", "_").Replace(url)+file)
+	c.mustGit(c.home, "clone", "-q", url, work)
+	writeFile(c.s.t, filepath.Join(work, file), "hello from "+c.name+"\n")
+	c.mustGit(work, "add", file)
+	c.mustGit(work, "commit", "-q", "-m", "add "+file)
+	return c.git(work, "push", "-q", "origin", "HEAD")
+}
+
+func TestCloneFetchPushBothPathForms(t *testing.T) {
+	s := newServer(t)
+	alice := s.newClient("alice", true)
+	s.admin("", "repos", "create", "team/app")
+
+	if out, err := alice.commitAndPush("root@gitsrv:team/app.git", "a.txt"); err != nil {
+		t.Fatalf("push over scp-like path: %v\n%s", err, out)
+	}
+	// The ssh:// form sends "/team/app" (no .git): the same repository.
+	work := filepath.Join(alice.home, "second")
+	alice.mustGit(alice.home, "clone", "-q", "ssh://root@gitsrv/team/app", work)
+	if _, err := os.Stat(filepath.Join(work, "a.txt")); err != nil {
+		t.Fatalf("ssh:// clone lacks the commit pushed over the scp-like path: %v", err)
+	}
+	writeFile(t, filepath.Join(work, "b.txt"), "b\n")
+	alice.mustGit(work, "add", "b.txt")
+	alice.mustGit(work, "commit", "-q", "-m", "b")
+	alice.mustGit(work, "push", "-q", "origin", "HEAD")
+
+	first := filepath.Join(alice.home, "work-root@gitsrv_team_app.gita.txt")
+	alice.mustGit(first, "pull", "-q", "--ff-only")
+	if _, err := os.Stat(filepath.Join(first, "b.txt")); err != nil {
+		t.Fatalf("fetch did not bring the commit pushed over ssh://: %v", err)
+	}
+	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+	for _, want := range []string{"user=alice", "command=git-receive-pack", "repo=team/app", "decision=allow", "rule=", "duration="} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("operator log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestProtocolV2(t *testing.T) {
+	s := newServer(t)
+	alice := s.newClient("alice", true)
+	s.admin("", "repos", "create", "public/hello")
+	cmd := exec.Command("git", "-c", "protocol.version=2", "ls-remote", "root@gitsrv:public/hello.git")
+	cmd.Env = []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH"), "GIT_SSH_COMMAND=ssh -F " + alice.sshCfg, "GIT_TRACE_PACKET=1"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ls-remote: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "< version 2") {
+		t.Fatalf("server did not speak protocol v2:\n%s", out)
+	}
+}
+
+func TestPushDeniedByPolicy(t *testing.T) {
+	s := newServer(t)
+	s.newClient("alice", true)
+	bob := s.newClient("bob", true)
+	s.admin("", "repos", "create", "public/hello")
+
+	out, err := bob.commitAndPush("root@gitsrv:public/hello.git", "x.txt")
+	if err == nil {
+		t.Fatalf("bob (read-only on public/*) pushed:\n%s", out)
+	}
+	if !strings.Contains(out, "gitserver: repository not found or access denied") {
+		t.Fatalf("push refusal message:\n%s", out)
+	}
+	// A repository that does not exist looks the same.
+	_, err = bob.git(bob.home, "ls-remote", "root@gitsrv:public/nothere.git")
+	out2, _ := bob.git(bob.home, "ls-remote", "root@gitsrv:secret/app.git")
+	if err == nil || !strings.Contains(out2, "gitserver: repository not found or access denied") {
+		t.Fatalf("not-found vs denied differ: %v\n%s", err, out2)
+	}
+}
+
+func TestUnknownAndRemovedKeysRefused(t *testing.T) {
+	s := newServer(t)
+	s.admin("", "repos", "create", "public/hello")
+	mallory := s.newClient("mallory", false)
+	if out, err := mallory.ssh(nil, "git-upload-pack public/hello.git"); err == nil || !strings.Contains(out, "Permission denied") {
+		t.Fatalf("unknown key: err=%v\n%s", err, out)
+	}
+
+	carol := s.newClient("carol", true)
+	if out, err := carol.git(carol.home, "ls-remote", "root@gitsrv:public/hello.git"); err != nil {
+		t.Fatalf("carol before removal: %v\n%s", err, out)
+	}
+	fp := strings.Fields(s.admin("", "keys", "list", "--user", "carol"))
+	s.admin("", "keys", "remove", "--user", "carol")
+	out, err := carol.git(carol.home, "ls-remote", "root@gitsrv:public/hello.git")
+	if err == nil || !strings.Contains(out, "Permission denied") {
+		t.Fatalf("removed key still works (%v): %v\n%s", fp, err, out)
+	}
+}
+
+func TestGreeting(t *testing.T) {
+	s := newServer(t)
+	alice := s.newClient("alice", true)
+	out, err := alice.ssh(nil)
+	if err == nil {
+		t.Fatalf("interactive login succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "Hi alice!") || !strings.Contains(out, "does not provide shell access") {
+		t.Fatalf("greeting:\n%s", out)
+	}
+}
+
+func TestAttacksRefusedNothingExecuted(t *testing.T) {
+	s := newServer(t)
+	alice := s.newClient("alice", true)
+	s.admin("", "repos", "create", "public/hello")
+	// A repository outside the root, reached through a symlink inside it.
+	outside := filepath.Join(s.dir, "outside.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", outside).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := os.Symlink(outside, filepath.Join(s.repos, "public", "link.git")); err != nil {
+		t.Fatal(err)
+	}
+	mark := filepath.Join(s.dir, "pwned")
+	attacks := []string{
+		"git-upload-pack '--upload-pack=touch " + mark + "'",
+		"git-upload-pack --help",
+		"git upload-pack '--help'",
+		"git-upload-pack 'public/hello.git'; touch " + mark,
+		"git-upload-pack 'public/hello.git' && touch " + mark,
+		"git-upload-pack $(touch " + mark + ")",
+		"git-upload-pack `touch " + mark + "`",
+		"git-upload-pack 'public/hello.git'\ntouch " + mark,
+		"touch " + mark,
+		"sh -c 'touch " + mark + "'",
+		"git-upload-pack '../../../../etc'",
+		"git-receive-pack 'public/../users/alice/x.git'",
+		"git-upload-pack '/public/hello.git' 'extra'",
+		"git-upload-pack 'public/link.git'",
+		"git-upload-pack 'public/hello.git/../../outside.git'",
+		"git-upload-pack " + strings.Repeat("a", 5000),
+	}
+	for _, a := range attacks {
+		out, err := alice.ssh(nil, a)
+		if err == nil {
+			t.Errorf("%q succeeded:\n%s", a, out)
+		}
+		if !strings.Contains(out, "gitserver: ") {
+			t.Errorf("%q: no gitserver message:\n%s", a, out)
+		}
+		if strings.Contains(out, s.dir) {
+			t.Errorf("%q: message reveals a server path:\n%s", a, out)
+		}
+		if _, err := os.Stat(mark); err == nil {
+			t.Fatalf("%q executed a command", a)
+		}
+	}
+}
+
+func TestGitEnvironmentIsMinimal(t *testing.T) {
+	s := newServer(t)
+	alice := s.newClient("alice", true)
+	s.admin("", "repos", "create", "users/alice/envtest")
+	dump := filepath.Join(s.dir, "hook-env")
+	hook := filepath.Join(s.repos, "users/alice/envtest.git/hooks/pre-receive")
+	writeFile(t, hook, "#!/bin/sh\nenv > "+dump+"\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alice.sshCfg = appendSSHConfig(t, alice.sshCfg, "\tSetEnv GITSERVER_TEST_EVIL=1\n")
+	if out, err := alice.commitAndPush("root@gitsrv:users/alice/envtest.git", "e.txt"); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	env, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GITSERVER_USER=alice", "GITSERVER_KEY=SHA256:", "GITSERVER_REPO=users/alice/envtest", ":/usr/local/bin:/usr/bin:/bin\n"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("hook env lacks %q:\n%s", want, env)
+		}
+	}
+	for _, bad := range []string{"GITSERVER_TEST_EVIL", "SSH_ORIGINAL_COMMAND", "SSH_CONNECTION", "SSH_CLIENT"} {
+		if strings.Contains(string(env), bad) {
+			t.Errorf("hook env leaks %s:\n%s", bad, env)
+		}
+	}
+}
+
+// appendSSHConfig copies an ssh client config with extra lines for the
+// gitsrv host.
+func appendSSHConfig(t *testing.T, path, extra string) string {
+	t.Helper()
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := path + ".extra"
+	writeFile(t, out, string(body)+extra)
+	return out
+}
+
+func TestForceCommandWithExposeAuthInfo(t *testing.T) {
+	sshdtest.Need(t)
+	s := &server{t: t, dir: t.TempDir()}
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
+	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")
+	s.cfg = filepath.Join(s.dir, "config.toml")
+	os.MkdirAll(s.repos, 0o755)
+	os.MkdirAll(s.data, 0o755)
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
+	writeFile(t, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", s.repos, s.data))
+	// Keys are in a plain authorized_keys file that sshd reads itself;
+	// gitserver learns which one logged in from SSH_USER_AUTH.
+	home := filepath.Join(s.dir, "home-alice")
+	os.MkdirAll(home, 0o700)
+	pub := sshdtest.Keygen(t, filepath.Join(home, "id_ed25519"))
+	ak := filepath.Join(s.dir, "authorized_keys")
+	writeFile(t, ak, pub+"\n")
+	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile %s
+PermitRootLogin prohibit-password
+ForceCommand %s --config %s shell
+ExposeAuthInfo yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+DisableForwarding yes
+AcceptEnv GIT_PROTOCOL
+`, ak, s.bin, s.cfg))
+	s.admin(pub+"\n", "keys", "add", "--user", "alice")
+	s.admin("", "repos", "create", "team/app")
+	alice := &client{s: s, name: "alice", home: home, pub: pub}
+	alice.sshCfg = s.sshd.ClientConfig(t, home, filepath.Join(home, "id_ed25519"), "root")
+	if out, err := alice.commitAndPush("root@gitsrv:team/app.git", "f.txt"); err != nil {
+		t.Fatalf("push through ForceCommand: %v\n%s", err, out)
+	}
+	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+	if !strings.Contains(string(log), "user=alice") {
+		t.Fatalf("log does not name alice:\n%s", log)
+	}
+}

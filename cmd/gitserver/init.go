@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"text/template"
+
+	"github.com/gitserver/gitserver/internal/config"
+)
+
+// InitCmd writes a starter config and policy and creates the directories.
+type InitCmd struct {
+	SSHUser string `name:"ssh-user" default:"git" help:"Login name clients use (git@host); must exist as a system user when run as root." placeholder:"USER"`
+	Repos   string `default:"/srv/git" type:"path" help:"Repository root." placeholder:"DIR"`
+	DataDir string `name:"data-dir" default:"/var/lib/gitserver" type:"path" help:"Data directory (key store, log)." placeholder:"DIR"`
+	Policy  string `default:"" type:"path" help:"Policy file (default: policy.toml beside the config)." placeholder:"FILE"`
+}
+
+var configTemplate = template.Must(template.New("config").Parse(`# gitserver configuration. Unknown keys are errors: 'gitserver check' tells.
+
+# Login name clients use: git clone {{.SSHUser}}@host:owner/repo.git
+ssh_user = "{{.SSHUser}}"
+
+# Every repository lives below this directory, as NAME.git.
+repos = "{{.Repos}}"
+
+# Key store (keys.db) and, by default, the log.
+data_dir = "{{.DataDir}}"
+
+# Access rules for the file driver; 'gitserver access USER REPO' explains them.
+policy = "{{.Policy}}"
+
+# Who authenticates and authorizes: "file" uses the key store and the policy.
+driver = "file"
+
+[log]
+# A file, or "syslog". Empty means data_dir/gitserver.log. Never stderr:
+# behind sshd, stderr belongs to the client.
+file = ""
+# trace, debug, info, warn or error.
+level = "info"
+# text or json.
+format = "text"
+`))
+
+const starterPolicy = `# gitserver access policy. Rules are tried in order; the first rule whose
+# repos and users both match decides. No match denies.
+# Levels: none, read (clone, fetch, archive), write (read and push).
+# Patterns: * within one path part, ** across parts, {user} is the user.
+# Check a decision with: gitserver access USER REPO [read|write]
+
+[groups]
+# Put the administrators' user names here.
+admins = []
+
+[[rule]]
+repos  = ["**"]
+users  = ["@admins"]
+access = "write"
+
+# Everyone may push to their own space, users/NAME/...
+[[rule]]
+repos  = ["users/{user}/**"]
+users  = ["@all"]
+access = "write"
+`
+
+// Run never overwrites an existing file.
+func (c *InitCmd) Run(cli *CLI, e *env) error {
+	cfg := config.Default()
+	cfg.SSHUser, cfg.Repos, cfg.DataDir = c.SSHUser, c.Repos, c.DataDir
+	cfg.Policy = c.Policy
+	if cfg.Policy == "" {
+		cfg.Policy = filepath.Join(filepath.Dir(cli.Config), "policy.toml")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	own, err := ownerFor(cfg.SSHUser)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: &cfg, owner: own}
+	if err := os.MkdirAll(filepath.Dir(cli.Config), 0o755); err != nil {
+		return err
+	}
+	if err := writeNew(e, cli.Config, func(f *os.File) error { return configTemplate.Execute(f, cfg) }); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Policy), 0o755); err != nil {
+		return err
+	}
+	if err := writeNew(e, cfg.Policy, func(f *os.File) error { _, err := f.WriteString(starterPolicy); return err }); err != nil {
+		return err
+	}
+	for _, dir := range []string{cfg.Repos, cfg.DataDir} {
+		if err := a.mkdirOwned(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "directory %s ready\n", dir)
+	}
+	fmt.Fprintf(e.stdout, "next: gitserver --config %s keys add --user NAME KEYFILE; then gitserver --config %s sshd-config\n", cli.Config, cli.Config)
+	return nil
+}
+
+// writeNew creates path with the content write gives it, or says that it
+// is already there. Config and policy stay root's: the ssh user reads them
+// but must not be able to change who may do what.
+func writeNew(e *env, path string, write func(*os.File) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		fmt.Fprintf(e.stdout, "kept existing %s\n", path)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s\n", path)
+	return nil
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitserver/gitserver/shim"
+)
+
+// ReposCmd groups the repository commands.
+type ReposCmd struct {
+	Create ReposCreateCmd `cmd:"" help:"Create an empty bare repository, owned by the ssh user."`
+	List   ReposListCmd   `cmd:"" help:"List the repositories under the repos root."`
+}
+
+// ReposCreateCmd creates a repository.
+type ReposCreateCmd struct {
+	Name string `arg:"" help:"Repository name, e.g. team/project (.git is added on disk)." placeholder:"NAME"`
+}
+
+// Run creates REPOS/NAME.git with git init --bare, with receive.fsckObjects
+// on so that malformed objects are refused at push time.
+func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
+	name, err := shim.CleanName(c.Name)
+	if err != nil {
+		return err
+	}
+	a, err := load(cli)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	git, err := shim.LookGit()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(a.cfg.Repos, shim.DirName(name))
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("repository %s already exists at %s", name, dir)
+	}
+	if err := a.mkdirOwned(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"init", "--bare", "--quiet", dir},
+		{"-C", dir, "config", "receive.fsckObjects", "true"},
+	} {
+		out, err := exec.Command(git, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git %s: %v: %s", args[0], err, bytes.TrimSpace(out))
+		}
+	}
+	if err := a.chownTree(dir); err != nil {
+		return err
+	}
+	a.log.Named("repos").Info("repository created", "repo", name, "dir", dir)
+	fmt.Fprintf(e.stdout, "created %s (%s)\n", name, dir)
+	return nil
+}
+
+// mkdirOwned creates dir and its missing parents inside the repos root,
+// each owned by the ssh user.
+func (a *app) mkdirOwned(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		a.owner.chown(missing[i])
+	}
+	return nil
+}
+
+// chownTree gives a new repository to the ssh user.
+func (a *app) chownTree(dir string) error {
+	if a.owner.uid < 0 {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, a.owner.uid, a.owner.gid)
+	})
+}
+
+// ReposListCmd lists repositories.
+type ReposListCmd struct {
+	JSON bool `help:"Print JSON, one array."`
+}
+
+type repoJSON struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// Run walks the repos root; a directory NAME.git with a HEAD is a
+// repository, and is not descended into.
+func (c *ReposListCmd) Run(cli *CLI, e *env) error {
+	a, err := load(cli)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	list, err := listRepos(a.cfg.Repos)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	for _, r := range list {
+		fmt.Fprintln(e.stdout, r.Name)
+	}
+	return nil
+}
+
+func listRepos(root string) ([]repoJSON, error) {
+	list := []repoJSON{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() || p == root || !strings.HasSuffix(p, ".git") {
+			return nil
+		}
+		if _, err := os.Stat(filepath.Join(p, "HEAD")); err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		list = append(list, repoJSON{Name: strings.TrimSuffix(filepath.ToSlash(rel), ".git"), Path: p})
+		return filepath.SkipDir
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("repos root %s does not exist; run 'gitserver init'", root)
+	}
+	return list, err
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the gitserver command inside the
+// testscript files in testdata/script.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gitserver": func() {
+			e := &env{os.Stdin, os.Stdout, os.Stderr, os.Getenv, context.Background()}
+			os.Exit(run(e, os.Args[1:]))
+		},
+	})
+}
+
+// TestScripts runs the CLI scenarios in testdata/script/*.txtar.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("GITSERVER_CONFIG", env.WorkDir+"/etc/config.toml")
+			return nil
+		},
+	})
+}

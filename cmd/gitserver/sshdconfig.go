@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/gitserver/gitserver/internal/config"
+)
+
+// SSHDConfigCmd prints the sshd_config block for gitserver.
+type SSHDConfigCmd struct {
+	KeysUser string `help:"AuthorizedKeysCommandUser: who runs authorized-keys (default: the ssh user, who can read the key store)." placeholder:"USER"`
+}
+
+var sshdTemplate = template.Must(template.New("sshd").Parse(`# gitserver: append to /etc/ssh/sshd_config (a Match block lasts to the end
+# of the file, so keep it last), then check and reload:
+#   sshd -t && systemctl reload ssh
+# The user's login shell must be a POSIX shell (sshd runs the forced command
+# with it), e.g.: adduser --system --group --shell /bin/sh {{.User}}
+Match User {{.User}}
+	AuthorizedKeysFile none
+	AuthorizedKeysCommand {{.Command}} authorized-keys %u %t %k
+	AuthorizedKeysCommandUser {{.KeysUser}}
+	PubkeyAuthentication yes
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	PermitTTY no
+	DisableForwarding yes
+	PermitTunnel no
+	PermitUserRC no
+	AcceptEnv GIT_PROTOCOL
+`))
+
+// Run prints the block with absolute paths.
+func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
+	cfg, err := config.Load(cli.Config)
+	if err != nil {
+		return err
+	}
+	cmd, err := sshdCommand(cfg.File, e.stderr)
+	if err != nil {
+		return err
+	}
+	keysUser := c.KeysUser
+	if keysUser == "" {
+		keysUser = cfg.SSHUser
+	}
+	return sshdTemplate.Execute(e.stdout, map[string]string{
+		"User": cfg.SSHUser, "KeysUser": keysUser, "Command": cmd,
+	})
+}
+
+// sshdCommand is "/abs/gitserver --config /abs/config.toml". sshd splits
+// the line on spaces (with double quotes), so paths with spaces or quotes
+// are refused rather than guessed at.
+func sshdCommand(configFile string, warn io.Writer) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return "", err
+	}
+	for _, p := range []string{exe, configFile} {
+		if strings.ContainsAny(p, " \t\"'\\%\n") {
+			return "", fmt.Errorf("path %q holds a space, quote, %% or backslash, which sshd_config cannot carry safely; move it", p)
+		}
+	}
+	if strings.Contains(exe, "/go-build") {
+		fmt.Fprintf(warn, "gitserver: warning: %s is a temporary 'go run' build; install the binary (e.g. /usr/local/bin/gitserver) and run this again\n", exe)
+	}
+	return exe + " --config " + configFile, nil
+}

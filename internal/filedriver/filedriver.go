@@ -1,0 +1,145 @@
+// Package filedriver is gitserver's built-in driver, registered as "file":
+// keys from the key store, access from the policy file, repositories below
+// the repos root as NAME.git.
+package filedriver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/policy"
+	"github.com/gitserver/gitserver/shim"
+)
+
+func init() {
+	shim.Register("file", func(cfg shim.DriverConfig) (shim.Driver, error) {
+		return New(cfg), nil
+	})
+}
+
+// Driver is the file driver. The policy is read at the first Authorize,
+// so authorized-keys, which never authorizes, does not pay for it.
+type Driver struct {
+	store  *keys.Store
+	repos  string
+	policy string
+
+	once sync.Once
+	pol  *policy.Policy
+	err  error
+}
+
+var _ shim.Driver = (*Driver)(nil)
+
+// New returns a file driver for cfg.
+func New(cfg shim.DriverConfig) *Driver {
+	return &Driver{
+		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{}),
+		repos:  cfg.Repos,
+		policy: cfg.Policy,
+	}
+}
+
+// user is the file driver's user model.
+type user struct{ name string }
+
+// Authenticate looks the key up by fingerprint.
+func (d *Driver) Authenticate(_ context.Context, c shim.Credentials) (string, error) {
+	rec, err := d.store.Lookup(c.Fingerprint)
+	if errors.Is(err, keys.ErrNotFound) {
+		return "", shim.ErrUnknownKey
+	}
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(rec.Key.Blob, c.Key) {
+		return "", fmt.Errorf("filedriver: stored key for %s differs from the offered one", c.Fingerprint)
+	}
+	return rec.User, nil
+}
+
+// errStop ends a List early.
+var errStop = errors.New("stop")
+
+// GetUserModel knows a user while they have at least one key.
+func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, error) {
+	if err := keys.ValidUsername(name); err != nil {
+		return nil, err
+	}
+	found := false
+	err := d.store.List(name, func(keys.Record) error { found = true; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if !found {
+		return nil, shim.ErrUnknownUser
+	}
+	return user{name}, nil
+}
+
+// Authorize asks the policy: reads need read access, pushes write.
+func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path string) (shim.Decision, error) {
+	u, ok := m.(user)
+	if !ok {
+		return shim.Decision{}, fmt.Errorf("filedriver: foreign user model %T", m)
+	}
+	name, err := shim.CleanName(path)
+	if err != nil {
+		return shim.Decision{}, err
+	}
+	want, err := Wanted(command)
+	if err != nil {
+		return shim.Decision{}, err
+	}
+	pol, err := d.loadPolicy()
+	if err != nil {
+		return shim.Decision{}, err
+	}
+	dec := pol.Decide(u.name, name, want)
+	rule := "no rule matched"
+	if dec.Rule != nil {
+		rule = dec.Rule.Pos()
+	}
+	return shim.Decision{Allow: dec.Allow, Rule: rule}, nil
+}
+
+// Wanted is the access level a git command needs.
+func Wanted(command string) (policy.Access, error) {
+	switch command {
+	case shim.UploadPack, shim.UploadArchive:
+		return policy.Read, nil
+	case shim.ReceivePack:
+		return policy.Write, nil
+	}
+	return policy.None, fmt.Errorf("filedriver: unknown command %q", command)
+}
+
+// RepoPath is REPOS/NAME.git.
+func (d *Driver) RepoPath(_ context.Context, path string) (string, error) {
+	name, err := shim.CleanName(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d.repos, shim.DirName(name)), nil
+}
+
+func (d *Driver) loadPolicy() (*policy.Policy, error) {
+	d.once.Do(func() { d.pol, d.err = LoadPolicy(d.policy) })
+	return d.pol, d.err
+}
+
+// LoadPolicy reads and parses the policy file at path.
+func LoadPolicy(path string) (*policy.Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer f.Close()
+	return policy.Parse(path, f)
+}
