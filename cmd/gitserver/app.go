@@ -117,6 +117,8 @@ func (o owner) chown(path string) {
 	}
 }
 
+// keyOptions makes a new key store 0640 and, as root, the ssh user's, so
+// that authorized-keys (run as the ssh user) can read it.
 func (o owner) keyOptions() keys.Options {
-	return keys.Options{}
+	return keys.Options{Mode: 0o640, Chown: o.uid >= 0, UID: o.uid, GID: o.gid}
 }

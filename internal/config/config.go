@@ -40,6 +40,8 @@ type Config struct {
 	Driver string `toml:"driver"`
 	// Log says where and how the operator's log is written.
 	Log Log `toml:"log"`
+	// Listen configures the built-in listener ('gitserver serve').
+	Listen Listen `toml:"listen"`
 
 	// File is the path the config was read from ("" for the defaults).
 	File string `toml:"-"`
@@ -65,11 +67,20 @@ func Default() Config {
 		Policy:  "/etc/gitserver/policy.toml",
 		Driver:  "file",
 		Log:     Log{Level: "info", Format: "text"},
+		Listen:  DefaultListen(),
 	}
 }
 
 // KeysPath is the key store file inside DataDir.
 func (c *Config) KeysPath() string { return filepath.Join(c.DataDir, "keys.db") }
+
+// HostKeys are the listener's host key files, resolving the empty default.
+func (c *Config) HostKeys() []string {
+	if len(c.Listen.HostKeys) == 0 {
+		return []string{filepath.Join(c.DataDir, "ssh_host_ed25519_key")}
+	}
+	return c.Listen.HostKeys
+}
 
 // LogPath is the log file, resolving the empty default.
 func (c *Config) LogPath() string {
@@ -138,6 +149,11 @@ func (c *Config) resolve(dir string) {
 	for _, p := range []*string{&c.Repos, &c.DataDir, &c.Policy} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i, p := range c.Listen.HostKeys {
+		if !filepath.IsAbs(p) {
+			c.Listen.HostKeys[i] = filepath.Join(dir, p)
 		}
 	}
 	if f := c.Log.File; f != "" && f != "syslog" && !filepath.IsAbs(f) {

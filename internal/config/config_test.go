@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -49,5 +50,23 @@ func TestParseTooLarge(t *testing.T) {
 	_, err := Parse("c.toml", strings.NewReader(strings.Repeat("#", maxSize+1)))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Parse(huge) = %v", err)
+	}
+}
+
+func TestParseListen(t *testing.T) {
+	c, err := Parse("/etc/gs/c.toml", strings.NewReader("[listen]\naddress = \":22\"\nhost_keys = [\"k1\", \"/abs/k2\"]\nidle_timeout = \"90s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen.Address != ":22" || time.Duration(c.Listen.IdleTimeout) != 90*time.Second || c.Listen.MaxStartups != 100 {
+		t.Errorf("listen = %+v", c.Listen)
+	}
+	if got := c.HostKeys(); len(got) != 2 || got[0] != "/etc/gs/k1" || got[1] != "/abs/k2" {
+		t.Errorf("HostKeys = %q", got)
+	}
+	for _, in := range []string{"[listen]\nidle_timeout = \"soon\"\n", "[listen]\naddress = \"nohost\"\n", "[listen]\nmax_startups = 0\n"} {
+		if _, err := Parse("c.toml", strings.NewReader(in)); err == nil {
+			t.Errorf("Parse(%q): no error", in)
+		}
 	}
 }

@@ -33,5 +33,5 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format %q is not text or json", c.Log.Format)
 	}
-	return nil
+	return c.Listen.validate()
 }
