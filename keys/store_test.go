@@ -294,3 +294,27 @@ func TestDamagedRecord(t *testing.T) {
 		t.Errorf("Remove of damaged records = %d, %v; want 2, nil", n, err)
 	}
 }
+
+// TestLockTimeout holds the write lock in this process with bbolt itself
+// and checks that a Lookup gives up after Options.Timeout.
+func TestLockTimeout(t *testing.T) {
+	s := newStore(t)
+	mustAdd(t, s, rec("alice", 1))
+	db, err := bolt.Open(s.Path(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := Open(s.Path(), Options{Timeout: 100 * time.Millisecond})
+	start := time.Now()
+	_, err = short.Lookup(testKey(1).Fingerprint)
+	if err != errBusy || time.Since(start) > 2*time.Second {
+		t.Errorf("Lookup while locked = %v after %v, want errBusy after 100ms", err, time.Since(start))
+	}
+	if _, err := short.Add([]Record{rec("alice", 2)}); err != errBusy {
+		t.Errorf("Add while locked = %v, want errBusy", err)
+	}
+	db.Close()
+	if _, err := short.Lookup(testKey(1).Fingerprint); err != nil {
+		t.Errorf("Lookup after unlock = %v", err)
+	}
+}
