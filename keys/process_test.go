@@ -209,6 +209,6 @@ func TestReaderWaitsBriefly(t *testing.T) {
 		waits = append(waits, time.Since(start))
 	}
 	slices.Sort(waits)
-	t.Logf("200 lookups during %d writer transactions: median %v, p95 %v, max %v",
+	t.Logf("200 lookups while the writer added %d keys: median %v, p95 %v, max %v",
 		len(fps), waits[100], waits[190], waits[199])
 }
