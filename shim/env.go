@@ -4,7 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 )
 
 // SafePath is the PATH git runs with, and where LookGit searches. It is
@@ -14,13 +14,35 @@ const SafePath = "/usr/local/bin:/usr/bin:/bin"
 // maxProtocolLen bounds GIT_PROTOCOL; git's own values are a few bytes.
 const maxProtocolLen = 256
 
-// protocolRE is git's GIT_PROTOCOL shape: colon-separated key[=value]
-// parameters, e.g. "version=2".
-var protocolRE = regexp.MustCompile(`^[a-z0-9-]+(=[A-Za-z0-9._-]+)?(:[a-z0-9-]+(=[A-Za-z0-9._-]+)?)*$`)
-
-// ValidProtocol reports whether v may be passed on to git as GIT_PROTOCOL.
+// ValidProtocol reports whether v may be passed on to git as GIT_PROTOCOL:
+// git's shape, colon-separated key[=value] parameters such as "version=2",
+// with keys of [a-z0-9-] and values of [A-Za-z0-9._-].
 func ValidProtocol(v string) bool {
-	return len(v) <= maxProtocolLen && protocolRE.MatchString(v)
+	if v == "" || len(v) > maxProtocolLen {
+		return false
+	}
+	for _, param := range strings.Split(v, ":") {
+		key, value, hasValue := strings.Cut(param, "=")
+		if key == "" || !allBytes(key, protocolKeyByte) || hasValue && (value == "" || !allBytes(value, protocolValueByte)) {
+			return false
+		}
+	}
+	return true
+}
+
+func protocolKeyByte(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' }
+
+func protocolValueByte(c byte) bool {
+	return protocolKeyByte(c) || 'A' <= c && c <= 'Z' || c == '.' || c == '_'
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Env is git's whole environment: a fixed PATH, HOME, a well-formed

@@ -27,16 +27,26 @@ type app struct {
 // load reads the config and opens the log. It never logs to stderr: behind
 // sshd, stderr is the SSH client's.
 func load(cli *CLI) (*app, error) {
+	a, err := loadConfig(cli)
+	if err != nil {
+		return nil, err
+	}
+	if a.owner, err = ownerFor(a.cfg.SSHUser); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadConfig is load without looking up the ssh user, for authorized-keys,
+// which creates no files but the log and runs twice per login.
+func loadConfig(cli *CLI) (*app, error) {
 	cfg, err := config.Load(cli.Config)
 	if err != nil {
 		return nil, err
 	}
-	own, err := ownerFor(cfg.SSHUser)
-	if err != nil {
-		return nil, err
-	}
-	log, closeLog := openLog(cfg, own)
-	return &app{cfg: cfg, log: log, owner: own, close: closeLog}, nil
+	log, closeLog := openLog(cfg)
+	return &app{cfg: cfg, log: log, owner: owner{uid: -1, gid: -1}, close: closeLog}, nil
 }
 
 // driver opens the configured driver.
@@ -55,7 +65,7 @@ func (a *app) store() *keys.Store {
 
 // openLog opens the operator's log: a file (created for the ssh user), or
 // syslog. When neither can be had it logs nowhere rather than to stderr.
-func openLog(cfg *config.Config, own owner) (hclog.Logger, func()) {
+func openLog(cfg *config.Config) (hclog.Logger, func()) {
 	var out io.WriteCloser
 	if cfg.Log.File == "syslog" {
 		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
@@ -68,7 +78,9 @@ func openLog(cfg *config.Config, own owner) (hclog.Logger, func()) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err == nil {
 			if os.IsNotExist(statErr) {
-				own.chown(path)
+				if own, err := ownerFor(cfg.SSHUser); err == nil {
+					own.chown(path)
+				}
 			}
 			out = f
 		}

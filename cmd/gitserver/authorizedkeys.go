@@ -23,7 +23,7 @@ type AuthorizedKeysCmd struct {
 
 // Run looks the key up and prints the forced-command line.
 func (c *AuthorizedKeysCmd) Run(cli *CLI, e *env) error {
-	a, err := load(cli)
+	a, err := loadConfig(cli)
 	if err != nil {
 		return err
 	}

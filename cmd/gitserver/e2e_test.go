@@ -33,7 +33,11 @@ func buildBinary(t testing.TB) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "gitserver")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		// Built as the README says to install it: static, so that the
+		// dynamic loader does not add to every sshd login.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", builtBin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -67,7 +71,7 @@ access = "read"
 // server is gitserver behind a real sshd, with users whose keys are in
 // the store.
 type server struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	dir   string
 	cfg   string

@@ -19,7 +19,9 @@ type InitCmd struct {
 	Policy  string `default:"" type:"path" help:"Policy file (default: policy.toml beside the config)." placeholder:"FILE"`
 }
 
-var configTemplate = template.Must(template.New("config").Parse(`# gitserver configuration. Unknown keys are errors: 'gitserver check' tells.
+// configTemplate is parsed when init runs, not at start-up: every sshd
+// login starts this program.
+const configTemplate = `# gitserver configuration. Unknown keys are errors: 'gitserver check' tells.
 
 # Login name clients use: git clone {{.SSHUser}}@host:owner/repo.git
 ssh_user = "{{.SSHUser}}"
@@ -44,7 +46,7 @@ file = ""
 level = "info"
 # text or json.
 format = "text"
-`))
+`
 
 const starterPolicy = `# gitserver access policy. Rules are tried in order; the first rule whose
 # repos and users both match decides. No match denies.
@@ -87,7 +89,9 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 	if err := os.MkdirAll(filepath.Dir(cli.Config), 0o755); err != nil {
 		return err
 	}
-	if err := writeNew(e, cli.Config, func(f *os.File) error { return configTemplate.Execute(f, cfg) }); err != nil {
+	if err := writeNew(e, cli.Config, func(f *os.File) error {
+		return template.Must(template.New("config").Parse(configTemplate)).Execute(f, cfg)
+	}); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Policy), 0o755); err != nil {

@@ -59,6 +59,9 @@ func main() {
 // run parses args, runs the command and returns the exit code. Errors go
 // to stderr with the program's prefix; only main calls os.Exit.
 func run(e *env, args []string) int {
+	if code, ok := fastPath(e, args); ok {
+		return code
+	}
 	var cli CLI
 	code := -1
 	parser, err := kong.New(&cli,
@@ -95,15 +98,7 @@ func run(e *env, args []string) int {
 		}
 		return 2
 	}
-	if err := ctx.Run(&cli); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			return int(ee)
-		}
-		fmt.Fprintf(e.stderr, "gitserver: %v\n", err)
-		return 1
-	}
-	return 0
+	return exitCode(e, ctx.Run(&cli))
 }
 
 // commandPath is the subcommand being parsed, e.g. "keys add".

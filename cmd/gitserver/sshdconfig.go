@@ -16,7 +16,8 @@ type SSHDConfigCmd struct {
 	KeysUser string `help:"AuthorizedKeysCommandUser: who runs authorized-keys (default: the ssh user, who can read the key store)." placeholder:"USER"`
 }
 
-var sshdTemplate = template.Must(template.New("sshd").Parse(`# gitserver: append to /etc/ssh/sshd_config (a Match block lasts to the end
+// sshdTemplate is parsed when sshd-config runs, not at start-up.
+const sshdTemplate = `# gitserver: append to /etc/ssh/sshd_config (a Match block lasts to the end
 # of the file, so keep it last), then check and reload:
 #   sshd -t && systemctl reload ssh
 # The user's login shell must be a POSIX shell (sshd runs the forced command
@@ -33,7 +34,7 @@ Match User {{.User}}
 	PermitTunnel no
 	PermitUserRC no
 	AcceptEnv GIT_PROTOCOL
-`))
+`
 
 // Run prints the block with absolute paths.
 func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
@@ -49,7 +50,7 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 	if keysUser == "" {
 		keysUser = cfg.SSHUser
 	}
-	return sshdTemplate.Execute(e.stdout, map[string]string{
+	return template.Must(template.New("sshd").Parse(sshdTemplate)).Execute(e.stdout, map[string]string{
 		"User": cfg.SSHUser, "KeysUser": keysUser, "Command": cmd,
 	})
 }

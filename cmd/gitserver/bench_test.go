@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/gitserver/gitserver/internal/sshdtest"
+	"github.com/gitserver/gitserver/keys"
+)
+
+// The benchmarks run whole processes, alternating the variants within one
+// run, and report medians and ratios against a baseline measured in the
+// same run (never timed assertions). See README "Performance".
+
+// benchKey is the i-th benchmark key: a valid ed25519 public key (any 32
+// bytes are one to ssh.ParsePublicKey). Never a real key.
+func benchKey(i int) keys.Key {
+	seed := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+	blob := ssh.Marshal(struct {
+		Type string
+		Key  []byte
+	}{ssh.KeyAlgoED25519, seed[:]})
+	pk, err := ssh.ParsePublicKey(blob)
+	if err != nil {
+		panic(err)
+	}
+	return keys.Key{Type: pk.Type(), Blob: blob, Fingerprint: ssh.FingerprintSHA256(pk)}
+}
+
+// benchStore returns a key store with n keys, built once and cached in the
+// user's cache directory (a million keys take a minute to import).
+func benchStore(b *testing.B, n int) string {
+	b.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(cache, "gitserver-bench", fmt.Sprintf("store-%d", n))
+	path := filepath.Join(dir, "keys.db")
+	if st := keys.Open(path, keys.Options{}); countIs(st, n) {
+		return dir
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	st := keys.Open(path, keys.Options{})
+	const batch = 20000
+	start := time.Now()
+	for lo := 0; lo < n; lo += batch {
+		recs := make([]keys.Record, 0, batch)
+		for i := lo; i < min(lo+batch, n); i++ {
+			recs = append(recs, keys.Record{User: fmt.Sprintf("user%d", i%50000), Key: benchKey(i)})
+		}
+		if _, errs := st.Import(recs); len(errs) > 0 {
+			b.Fatal(errs[0])
+		}
+	}
+	b.Logf("built a store of %d keys in %v", n, time.Since(start))
+	return dir
+}
+
+func countIs(st *keys.Store, n int) bool {
+	c, err := st.Count()
+	return err == nil && c == n
+}
+
+// helloBinary builds a Go hello-world: the floor for any Go process.
+func helloBinary(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	writeFile(b, filepath.Join(dir, "main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n")
+	writeFile(b, filepath.Join(dir, "go.mod"), "module hello\n\ngo 1.26\n")
+	cmd := exec.Command("go", "build", "-o", "hello", ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	return filepath.Join(dir, "hello")
+}
+
+// variant is one command measured in an alternating benchmark.
+type variant struct {
+	name string
+	cmd  func() *exec.Cmd
+	took []time.Duration
+}
+
+// alternate runs every variant once per iteration, in turn, and reports
+// each one's median in ms and its ratio to the first (the baseline).
+func alternate(b *testing.B, vs []*variant) {
+	b.Helper()
+	for _, v := range vs { // warm caches
+		runOnce(b, v)
+		v.took = v.took[:0]
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, v := range vs {
+			runOnce(b, v)
+		}
+	}
+	b.StopTimer()
+	base := median(vs[0].took)
+	for _, v := range vs {
+		m := median(v.took)
+		b.ReportMetric(float64(m.Microseconds())/1000, v.name+"-ms")
+		if v != vs[0] {
+			b.ReportMetric(float64(m)/float64(base), v.name+"/"+vs[0].name)
+		}
+	}
+}
+
+func runOnce(b *testing.B, v *variant) {
+	cmd := v.cmd()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	v.took = append(v.took, time.Since(start))
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", v.name, err, out.String())
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkAuthorizedKeys runs 'gitserver authorized-keys' as a whole
+// process, as sshd does, against stores of 1,000 and 1,000,000 keys, and
+// a Go hello-world as the baseline.
+//
+//	go test ./cmd/gitserver -run XXX -bench AuthorizedKeys -benchtime 300x
+func BenchmarkAuthorizedKeys(b *testing.B) {
+	bin := buildBinary(b)
+	hello := helloBinary(b)
+	vs := []*variant{{name: "hello", cmd: func() *exec.Cmd { return exec.Command(hello) }}}
+	for _, n := range []int{1000, 1000000} {
+		dir := benchStore(b, n)
+		cfg := filepath.Join(b.TempDir(), "config.toml")
+		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\n[log]\nfile = %q\n", dir, dir, filepath.Join(b.TempDir(), "log")))
+		k := benchKey(n / 2)
+		b64 := base64.StdEncoding.EncodeToString(k.Blob)
+		vs = append(vs, &variant{name: fmt.Sprintf("keys%d", n), cmd: func() *exec.Cmd {
+			return exec.Command(bin, "--config", cfg, "authorized-keys", "git", k.Type, b64)
+		}})
+	}
+	alternate(b, vs)
+}
+
+// BenchmarkShell measures 'gitserver shell' up to and including running
+// git-upload-pack (a ref advertisement answered by a flush) against
+// running git-upload-pack directly on the same repository.
+//
+//	go test ./cmd/gitserver -run XXX -bench Shell -benchtime 300x
+func BenchmarkShell(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	data, repos := filepath.Join(dir, "data"), filepath.Join(dir, "repos")
+	cfg := filepath.Join(dir, "config.toml")
+	writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", repos, data))
+	writeFile(b, filepath.Join(dir, "policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"alice\"]\naccess = \"write\"\n")
+	for _, d := range []string{data, repos} {
+		os.MkdirAll(d, 0o755)
+	}
+	k := benchKey(1)
+	if _, err := keys.Open(filepath.Join(data, "keys.db"), keys.Options{}).Add([]keys.Record{{User: "alice", Key: k}}); err != nil {
+		b.Fatal(err)
+	}
+	repo := filepath.Join(repos, "team/app.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", repo).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	seedRefs(b, repo, 20)
+	git, _ := exec.LookPath("git")
+	vs := []*variant{
+		{name: "upload-pack", cmd: func() *exec.Cmd {
+			c := exec.Command(git, "upload-pack", repo)
+			c.Stdin = strings.NewReader("0000")
+			return c
+		}},
+		{name: "shell", cmd: func() *exec.Cmd {
+			c := exec.Command(bin, "--config", cfg, "shell", "--user", "alice", "--key", k.Fingerprint)
+			c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
+			c.Stdin = strings.NewReader("0000")
+			return c
+		}},
+	}
+	alternate(b, vs)
+	b.ReportMetric(float64(median(vs[1].took)-median(vs[0].took))/1e6, "added-ms")
+}
+
+// seedRefs makes n branches in a bare repository.
+func seedRefs(b *testing.B, repo string, n int) {
+	b.Helper()
+	work := b.TempDir()
+	run := func(dir string, args ...string) {
+		c := exec.Command("git", args...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@x", "GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@x")
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	run(work, "init", "-q")
+	writeFile(b, filepath.Join(work, "f"), "x\n")
+	run(work, "add", "f")
+	run(work, "commit", "-q", "-m", "x")
+	for i := 0; i < n; i++ {
+		run(work, "branch", fmt.Sprintf("b%d", i))
+	}
+	run(work, "push", "-q", repo, "--all")
+}
+
+// BenchmarkLsRemote runs 'git ls-remote' through one real sshd two ways:
+// gitserver (AuthorizedKeysCommand + forced shell) and, as the baseline,
+// git-shell behind a plain authorized_keys file.
+//
+//	go test ./cmd/gitserver -run XXX -bench LsRemote -benchtime 100x
+func BenchmarkLsRemote(b *testing.B) {
+	s := newBenchServer(b)
+	alice := s.client
+	s.admin("", "repos", "create", "team/app")
+	seedRefs(b, filepath.Join(s.repos, "team/app.git"), 20)
+	env := []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH"), "GIT_SSH_COMMAND=ssh -F " + alice.sshCfg}
+	vs := []*variant{
+		{name: "git-shell", cmd: func() *exec.Cmd {
+			c := exec.Command("git", "ls-remote", "root@gitshell:"+filepath.Join(s.repos, "team/app.git"))
+			c.Env = env
+			return c
+		}},
+		{name: "gitserver", cmd: func() *exec.Cmd {
+			c := exec.Command("git", "ls-remote", "root@gitsrv:team/app.git")
+			c.Env = env
+			return c
+		}},
+	}
+	alternate(b, vs)
+}
+
+// benchServer is one sshd serving gitserver (port P) and git-shell (port
+// P via a second sshd), with one client key.
+type benchServer struct {
+	*server
+	client *client
+}
+
+func newBenchServer(b *testing.B) *benchServer {
+	b.Helper()
+	sshdtest.Need(b)
+	s := &server{dir: b.TempDir()}
+	s.t = b
+	s.bin = sshdtest.InstallBinary(b, buildBinary(b), "gitserver")
+	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")
+	s.cfg = filepath.Join(s.dir, "config.toml")
+	os.MkdirAll(s.repos, 0o755)
+	os.MkdirAll(s.data, 0o755)
+	writeFile(b, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
+	writeFile(b, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", s.repos, s.data))
+	common := "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitTTY no\nDisableForwarding yes\nAcceptEnv GIT_PROTOCOL\n"
+	s.sshd = sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile none\nAuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k\nAuthorizedKeysCommandUser root\nPermitRootLogin forced-commands-only\n%s", s.bin, s.cfg, common))
+	home := filepath.Join(s.dir, "home")
+	os.MkdirAll(home, 0o700)
+	key := filepath.Join(home, "id_ed25519")
+	pub := sshdtest.Keygen(b, key)
+	ak := filepath.Join(s.dir, "authorized_keys")
+	writeFile(b, ak, pub+"\n")
+	plain := sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\nForceCommand git-shell -c \"$SSH_ORIGINAL_COMMAND\"\n%s", ak, common))
+	c := &client{s: s, name: "alice", home: home, pub: pub}
+	cfg1 := s.sshd.ClientConfig(b, home, key, "root")
+	sub := filepath.Join(home, "plain")
+	os.MkdirAll(sub, 0o700)
+	cfg2 := plain.ClientConfig(b, sub, key, "root")
+	body1, _ := os.ReadFile(cfg1)
+	body2, _ := os.ReadFile(cfg2)
+	c.sshCfg = filepath.Join(home, "both_config")
+	writeFile(b, c.sshCfg, string(body1)+strings.Replace(string(body2), "Host gitsrv", "Host gitshell", 1))
+	s.admin(pub+"\n", "keys", "add", "--user", "alice")
+	return &benchServer{server: s, client: c}
+}
