@@ -26,6 +26,7 @@ type CLI struct {
 	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd_config block that puts gitserver behind OpenSSH."`
 	AuthorizedKeys AuthorizedKeysCmd `cmd:"" name:"authorized-keys" help:"sshd's AuthorizedKeysCommand: print the forced-command line for a known key."`
 	Shell          ShellCmd          `cmd:"" help:"sshd's forced command: check SSH_ORIGINAL_COMMAND, authorize, run git."`
+	Serve          ServeCmd          `cmd:"" help:"Run the built-in SSH server (no OpenSSH needed); without a config file, everything lives in ./gitserver-data."`
 }
 
 const description = `Host git repositories over SSH.
