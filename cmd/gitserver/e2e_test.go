@@ -438,3 +438,45 @@ AcceptEnv GIT_PROTOCOL
 		t.Fatalf("log does not name alice:\n%s", log)
 	}
 }
+
+// TestDeployedAsSystemUser installs gitserver the way the README says, for
+// a real unprivileged ssh user: init, keys and repos run as root, the
+// sshd block is the one 'gitserver sshd-config' prints, and sshd runs
+// authorized-keys and shell as that user. Pushes must work (no root-owned
+// file in the way) and 'gitserver check' must find nothing wrong.
+func TestDeployedAsSystemUser(t *testing.T) {
+	sshdtest.Need(t)
+	const user = "gitserver-e2e"
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home := filepath.Join(base, "home")
+	ensureSystemUser(t, user, home)
+	s := &server{t: t, dir: base}
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
+	s.cfg = filepath.Join(base, "etc/config.toml")
+	s.repos, s.data = filepath.Join(base, "repos"), filepath.Join(base, "data")
+	s.admin("", "init", "--ssh-user", user, "--repos", s.repos, "--data-dir", s.data)
+	writeFile(t, filepath.Join(base, "etc/policy.toml"), e2ePolicy)
+	block := s.admin("", "sshd-config")
+	s.sshd = sshdtest.Start(t, "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"+block)
+
+	alice := s.newClient("alice", true)
+	alice.sshCfg = s.sshd.ClientConfig(t, alice.home, filepath.Join(alice.home, "id_ed25519"), user)
+	s.admin("", "repos", "create", "team/app")
+	if out, err := alice.commitAndPush(user+"@gitsrv:team/app.git", "a.txt"); err != nil {
+		t.Fatalf("push as %s: %v\n%s", user, err, out)
+	}
+	u := lookupUID(t, user)
+	for _, p := range []string{s.repos, filepath.Join(s.repos, "team/app.git/refs/heads"), filepath.Join(s.data, "keys.db"), filepath.Join(s.data, "gitserver.log")} {
+		if got := fileUID(t, p); got != u {
+			t.Errorf("%s is owned by uid %d, want %s (%d)", p, got, user, u)
+		}
+	}
+	if out := s.admin("", "check"); !strings.Contains(out, "ok:") {
+		t.Errorf("check after a by-the-book install:\n%s", out)
+	}
+}
