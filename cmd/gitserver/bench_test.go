@@ -262,16 +262,7 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B) *benchServer {
 	b.Helper()
-	sshdtest.Need(b)
-	s := &server{dir: b.TempDir()}
-	s.t = b
-	s.bin = sshdtest.InstallBinary(b, buildBinary(b), "gitserver")
-	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")
-	s.cfg = filepath.Join(s.dir, "config.toml")
-	os.MkdirAll(s.repos, 0o755)
-	os.MkdirAll(s.data, 0o755)
-	writeFile(b, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
-	writeFile(b, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", s.repos, s.data))
+	s := newServerFiles(b)
 	common := "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitTTY no\nDisableForwarding yes\nAcceptEnv GIT_PROTOCOL\n"
 	s.sshd = sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile none\nAuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k\nAuthorizedKeysCommandUser root\nPermitRootLogin forced-commands-only\n%s", s.bin, s.cfg, common))
 	home := filepath.Join(s.dir, "home")

@@ -82,6 +82,27 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
+	s := newServerFiles(t)
+	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile none
+AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
+AuthorizedKeysCommandUser root
+PermitRootLogin forced-commands-only
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitTTY no
+DisableForwarding yes
+AcceptEnv GIT_PROTOCOL GITSERVER_TEST_EVIL LD_PRELOAD
+`, s.bin, s.cfg))
+	return s
+}
+
+// newServerFiles installs the binary and writes a config (ssh user root),
+// the e2e policy and empty repos and data directories; the caller starts
+// sshd. The gitserver log is shown when the test fails.
+func newServerFiles(t testing.TB) *server {
+	t.Helper()
 	sshdtest.Need(t)
 	s := &server{t: t, dir: t.TempDir()}
 	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
@@ -95,18 +116,6 @@ func newServer(t *testing.T) *server {
 	}
 	writeFile(t, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
 	writeFile(t, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n", s.repos, s.data))
-	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile none
-AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
-AuthorizedKeysCommandUser root
-PermitRootLogin forced-commands-only
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitTTY no
-DisableForwarding yes
-AcceptEnv GIT_PROTOCOL GITSERVER_TEST_EVIL LD_PRELOAD
-`, s.bin, s.cfg))
 	t.Cleanup(func() {
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
@@ -399,15 +408,7 @@ func appendSSHConfig(t *testing.T, path, extra string) string {
 }
 
 func TestForceCommandWithExposeAuthInfo(t *testing.T) {
-	sshdtest.Need(t)
-	s := &server{t: t, dir: t.TempDir()}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
-	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")
-	s.cfg = filepath.Join(s.dir, "config.toml")
-	os.MkdirAll(s.repos, 0o755)
-	os.MkdirAll(s.data, 0o755)
-	writeFile(t, filepath.Join(s.dir, "policy.toml"), e2ePolicy)
-	writeFile(t, s.cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", s.repos, s.data))
+	s := newServerFiles(t)
 	// Keys are in a plain authorized_keys file that sshd reads itself;
 	// gitserver learns which one logged in from SSH_USER_AUTH.
 	home := filepath.Join(s.dir, "home-alice")
