@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitserver/gitserver/internal/sshdtest"
+	"github.com/gitserver/gitserver/keys"
+)
+
+// These tests run 'gitserver serve' as a child process on a free loopback
+// port, as the current user, and drive it with the real OpenSSH client and
+// real git. They need no root and no sshd.
+
+const servePolicy = `
+[groups]
+admins = ["alice"]
+
+[[rule]]
+repos  = ["**"]
+users  = ["@admins"]
+access = "write"
+
+[[rule]]
+repos  = ["public/*"]
+users  = ["@all"]
+access = "read"
+`
+
+// served is a running 'gitserver serve' with its files.
+type served struct {
+	t       *testing.T
+	dir     string
+	cfg     string
+	repos   string
+	data    string
+	port    int
+	hostPub string
+	cmd     *exec.Cmd
+	out     *lockedBuffer
+}
+
+// newServed writes a config (with extra lines in [listen]) and the policy;
+// start runs the server.
+func newServed(t *testing.T, listenExtra string) *served {
+	t.Helper()
+	s := &served{t: t, dir: t.TempDir(), port: sshdtest.FreePort(t)}
+	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")
+	s.cfg = filepath.Join(s.dir, "config.toml")
+	for _, d := range []string{s.repos, s.data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), servePolicy)
+	// An existing OpenSSH host key is loaded (a missing one would be generated).
+	hostKey := filepath.Join(s.data, "ssh_host_ed25519_key")
+	s.hostPub = sshdtest.Keygen(t, hostKey)
+	writeFile(t, s.cfg, fmt.Sprintf("ssh_user = \"git\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n[listen]\naddress = \"127.0.0.1:%d\"\n%s",
+		s.repos, s.data, s.port, listenExtra))
+	return s
+}
+
+// start runs the server and waits until it accepts connections.
+func (s *served) start() {
+	s.t.Helper()
+	s.startArgs(s.dir, "--config", s.cfg, "serve")
+}
+
+func (s *served) startArgs(cwd string, args ...string) {
+	s.t.Helper()
+	s.out = &lockedBuffer{}
+	s.cmd = exec.Command(buildBinary(s.t), args...)
+	s.cmd.Dir = cwd
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
+		if s.t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+			s.t.Logf("serve output:\n%s\ngitserver log:\n%s", s.out.String(), log)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", s.addr()); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("serve did not listen on %s", s.addr())
+}
+
+func (s *served) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+
+// repo creates REPOS/name.git as 'repos create' does.
+func (s *served) repo(name string) string {
+	s.t.Helper()
+	dir := filepath.Join(s.repos, name+".git")
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := createBareRepo("git", dir); err != nil {
+		s.t.Fatal(err)
+	}
+	return dir
+}
+
+// log returns the operator's log so far.
+func (s *served) log() string {
+	b, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+	return string(b)
+}
+
+// sclient is a person with a key, a home, and an ssh config that reaches
+// the server as "gitsrv" and as 127.0.0.1.
+type sclient struct {
+	s      *served
+	name   string
+	home   string
+	key    string
+	sshCfg string
+	pub    string
+}
+
+func (s *served) client(name string, register bool) *sclient {
+	s.t.Helper()
+	home := filepath.Join(s.dir, "home-"+name)
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		s.t.Fatal(err)
+	}
+	c := &sclient{s: s, name: name, home: home, key: filepath.Join(home, "id_ed25519")}
+	c.pub = sshdtest.Keygen(s.t, c.key)
+	c.sshCfg = c.writeConfig("", c.key)
+	if register {
+		k, err := keys.ParseLine(c.pub)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if _, err := keys.Open(filepath.Join(s.data, "keys.db"), keys.Options{}).Add([]keys.Record{{User: name, Key: k}}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// writeConfig writes an ssh config with extra lines and identities.
+func (c *sclient) writeConfig(extra string, identities ...string) string {
+	c.s.t.Helper()
+	kh := filepath.Join(c.home, "known_hosts")
+	writeFile(c.s.t, kh, fmt.Sprintf("[127.0.0.1]:%d %s\n", c.s.port, c.s.hostPub))
+	ids := ""
+	for _, id := range identities {
+		ids += "\tIdentityFile " + id + "\n"
+	}
+	body := fmt.Sprintf("Host gitsrv 127.0.0.1\n\tHostName 127.0.0.1\n\tPort %d\n\tUser git\n%s\tIdentitiesOnly yes\n\tIdentityAgent none\n\tBatchMode yes\n\tUserKnownHostsFile %s\n\tStrictHostKeyChecking yes\n\tHostKeyAlias [127.0.0.1]:%d\n\tConnectTimeout 10\n\tLogLevel ERROR\n%s",
+		c.s.port, ids, kh, c.s.port, extra)
+	path := filepath.Join(c.home, fmt.Sprintf("ssh_config_%d", time.Now().UnixNano()))
+	writeFile(c.s.t, path, body)
+	return path
+}
+
+func (c *sclient) env() []string {
+	return []string{
+		"HOME=" + c.home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_SSH_COMMAND=ssh -F " + c.sshCfg,
+		"GIT_AUTHOR_NAME=" + c.name, "GIT_AUTHOR_EMAIL=" + c.name + "@example.com",
+		"GIT_COMMITTER_NAME=" + c.name, "GIT_COMMITTER_EMAIL=" + c.name + "@example.com",
+	}
+}
+
+func (c *sclient) git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir, cmd.Env = dir, c.env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (c *sclient) mustGit(dir string, args ...string) string {
+	c.s.t.Helper()
+	out, err := c.git(dir, args...)
+	if err != nil {
+		c.s.t.Fatalf("%s: git %v: %v\n%s", c.name, args, err, out)
+	}
+	return out
+}
+
+// ssh runs the OpenSSH client with extra options, against gitsrv.
+func (c *sclient) ssh(extra []string, command ...string) (string, error) {
+	args := append([]string{"-F", c.sshCfg}, extra...)
+	args = append(append(args, "gitsrv"), command...)
+	cmd := exec.Command("ssh", args...)
+	cmd.Env = []string{"HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// push clones url, commits file and pushes.
+func (c *sclient) push(url, file string) (string, error) {
+	c.s.t.Helper()
+	work, err := os.MkdirTemp(c.home, "work-")
+	if err != nil {
+		c.s.t.Fatal(err)
+	}
+	c.mustGit(c.home, "clone", "-q", url, work)
+	writeFile(c.s.t, filepath.Join(work, file), "hello from "+c.name+"\n")
+	c.mustGit(work, "add", file)
+	c.mustGit(work, "commit", "-q", "-m", "add "+file)
+	return c.git(work, "push", "-q", "origin", "HEAD")
+}
+
+func TestServeCloneAndPush(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	alice := s.client("alice", true)
+	s.repo("team/app")
+	s.start()
+
+	url := fmt.Sprintf("ssh://git@127.0.0.1:%d/team/app.git", s.port)
+	if out, err := alice.push(url, "a.txt"); err != nil {
+		t.Fatalf("push over ssh://: %v\n%s", err, out)
+	}
+	if out, err := alice.push("gitsrv:team/app.git", "b.txt"); err != nil {
+		t.Fatalf("push over the scp form: %v\n%s", err, out)
+	}
+	work := filepath.Join(alice.home, "check")
+	alice.mustGit(alice.home, "clone", "-q", url, work)
+	for _, f := range []string{"a.txt", "b.txt"} {
+		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
+			t.Errorf("clone lacks %s: %v", f, err)
+		}
+	}
+	log := s.log()
+	for _, want := range []string{"connection open", "connection closed", "user=alice", "SHA256:", "client=127.0.0.1:", "command=git-receive-pack", "repo=team/app", "decision=allow", "rule=", "exit=0", "duration="} {
+		if !strings.Contains(log, want) {
+			t.Errorf("operator log lacks %q", want)
+		}
+	}
+}
+
+func TestServeProtocolV2AndDenied(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	s.client("alice", true)
+	bob := s.client("bob", true)
+	s.repo("public/hello")
+	s.start()
+
+	cmd := exec.Command("git", "-c", "protocol.version=2", "ls-remote", "gitsrv:public/hello.git")
+	cmd.Env = append(bob.env(), "GIT_TRACE_PACKET=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "< version 2") {
+		t.Fatalf("protocol v2 ls-remote: %v\n%s", err, out)
+	}
+	if out, err := bob.push("gitsrv:public/hello.git", "x.txt"); err == nil || !strings.Contains(out, "gitserver: repository not found or access denied") {
+		t.Fatalf("bob (read-only) pushed or got another message: %v\n%s", err, out)
+	}
+	out2, err := bob.git(bob.home, "ls-remote", "gitsrv:secret/nothere.git")
+	if err == nil || !strings.Contains(out2, "gitserver: repository not found or access denied") || strings.Contains(out2, s.dir) {
+		t.Fatalf("not found: %v\n%s", err, out2)
+	}
+	if !strings.Contains(s.log(), "decision=deny") {
+		t.Error("operator log lacks decision=deny")
+	}
+}
+
+func TestServeRefusals(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	alice := s.client("alice", true)
+	mallory := s.client("mallory", false)
+	s.repo("public/hello")
+	s.start()
+
+	if out, err := mallory.ssh(nil, "git-upload-pack public/hello.git"); err == nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("unknown key: %v\n%s", err, out)
+	}
+	if out, err := alice.ssh([]string{"-l", "root"}, "git-upload-pack public/hello.git"); err == nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("login name root: %v\n%s", err, out)
+	}
+	out, err := alice.ssh([]string{"-T"})
+	if err == nil || !strings.Contains(out, "Hi alice!") {
+		t.Errorf("shell: %v\n%s", err, out)
+	}
+	out, err = alice.ssh([]string{"-tt"})
+	if err == nil || !strings.Contains(out, "PTY allocation request failed") || strings.Contains(out, "$ ") {
+		t.Errorf("ssh -tt: %v\n%s", err, out)
+	}
+	// Remote forwarding: refused, and ssh says so.
+	out, err = alice.ssh([]string{"-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9"})
+	if err == nil || !strings.Contains(out, "forwarding failed") {
+		t.Errorf("ssh -R: %v\n%s", err, out)
+	}
+	// Local forwarding: the listener refuses the direct-tcpip channel.
+	lport := sshdtest.FreePort(t)
+	fwd := exec.Command("ssh", "-F", alice.sshCfg, "-o", "LogLevel=INFO", "-N", "-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, s.addr()), "gitsrv")
+	fwd.Env = []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH")}
+	var fwdOut lockedBuffer
+	fwd.Stdout, fwd.Stderr = &fwdOut, &fwdOut
+	if err := fwd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { fwd.Process.Kill(); fwd.Wait() }()
+	var got string
+	for i := 0; i < 100 && !strings.Contains(got, "prohibited"); i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", lport)); err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			b, _ := io.ReadAll(c)
+			c.Close()
+			if bytes.HasPrefix(b, []byte("SSH-")) {
+				t.Fatalf("ssh -L reached the server through the tunnel: %q", b)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+		got = fwdOut.String()
+	}
+	if !strings.Contains(got, "administratively prohibited") {
+		t.Errorf("ssh -L: channel not refused as prohibited:\n%s", got)
+	}
+	if !strings.Contains(s.log(), "channel refused") {
+		t.Error("operator log lacks the refused channel")
+	}
+}
+
+func TestServeEnvOtherThanGitProtocolIgnored(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	alice := s.client("alice", true)
+	dir := s.repo("team/envtest")
+	dump := filepath.Join(s.dir, "hook-env")
+	hook := filepath.Join(dir, "hooks", "pre-receive")
+	writeFile(t, hook, "#!/bin/sh\nenv > "+dump+"\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alice.sshCfg = alice.writeConfig("\tSetEnv FOO=bar LD_PRELOAD=/tmp/evil.so\n", alice.key)
+	s.start()
+	if out, err := alice.push("gitsrv:team/envtest.git", "e.txt"); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	env, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (push speaks protocol v0: git sends no GIT_PROTOCOL for it.)
+	for _, want := range []string{"GITSERVER_USER=alice", "GITSERVER_REPO=team/envtest"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("hook env lacks %q:\n%s", want, env)
+		}
+	}
+	for _, bad := range []string{"FOO", "LD_PRELOAD", "SSH_"} {
+		if strings.Contains(string(env), bad) {
+			t.Errorf("hook env has %s:\n%s", bad, env)
+		}
+	}
+}
+
+// TestServeOfferedKeyIsNotIdentity is the CVE-2024-45337 regression test
+// with OpenSSH: the client offers admin's public key, which the server
+// accepts in the query phase, but has no private key for it; it then
+// authenticates with its own. It must be itself, never admin.
+func TestServeOfferedKeyIsNotIdentity(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	admin := s.client("alice", true)
+	mallory := s.client("mallory", true)
+	s.start()
+	// mallory has admin's public key, not the private one.
+	stolen := filepath.Join(mallory.home, "stolen")
+	writeFile(t, stolen+".pub", admin.pub+"\n")
+	mallory.sshCfg = mallory.writeConfig("", stolen, mallory.key)
+	out, err := mallory.ssh([]string{"-T", "-v"})
+	if !strings.Contains(out, "Server accepts key: "+stolen) {
+		t.Fatalf("the server was not offered admin's key first (test is not testing):\n%s", out)
+	}
+	if err == nil || !strings.Contains(out, "Hi mallory!") || strings.Contains(out, "Hi alice!") {
+		t.Fatalf("after offering alice's key, mallory is greeted as:\n%s", out)
+	}
+	if strings.Contains(s.log(), "user=alice") {
+		t.Fatalf("the server logged alice for mallory's connection:\n%s", s.log())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var _ = bufio.NewReader
+var _ = strconv.Itoa
+var _ = syscall.SIGTERM
