@@ -118,7 +118,7 @@ func (s *Server) handle(raw net.Conn) {
 	start := time.Now()
 	g := s.gen.Load()
 	client := raw.RemoteAddr().String()
-	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() })
+	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() }, g.setup.Limits.LoginGraceTime)
 	if t == nil {
 		s.log.Debug("connection refused: too many unauthenticated connections from this source", "client", client)
 		raw.Close()
