@@ -59,6 +59,23 @@ type DriverConfig struct {
 	Repos   string // repository root, absolute
 	DataDir string // gitserver's data directory, absolute
 	Policy  string // policy file, absolute
+
+	// Settings decodes the driver's own table of the config file,
+	// [drivers.NAME], into v, a pointer to the driver's settings struct.
+	// It decodes strictly: an unknown key is an error with its line.
+	// Keys the table leaves out keep the values v already holds, so a
+	// factory sets its defaults first. Nil means no table to decode; use
+	// DecodeSettings rather than calling it directly.
+	Settings func(v any) error
+}
+
+// DecodeSettings decodes the driver's table into v with c.Settings; when
+// Settings is nil it leaves v as it is.
+func (c DriverConfig) DecodeSettings(v any) error {
+	if c.Settings == nil {
+		return nil
+	}
+	return c.Settings(v)
 }
 
 // Factory builds a driver from the config.

@@ -42,9 +42,16 @@ type Config struct {
 	Log Log `toml:"log"`
 	// Listen configures the built-in listener ('gitserver serve').
 	Listen Listen `toml:"listen"`
+	// Drivers holds each driver's own table, [drivers.NAME] (a driver
+	// named in Driver cannot also be a table there, in TOML). This
+	// package does not know their keys: a driver decodes its table
+	// strictly with DriverSettings. Nil when the file has none.
+	Drivers map[string]map[string]any `toml:"drivers"`
 
 	// File is the path the config was read from ("" for the defaults).
 	File string `toml:"-"`
+	// raw is the file's text, for DriverSettings.
+	raw []byte
 }
 
 // Log configures the operator's log.
@@ -122,7 +129,7 @@ func Parse(file string, r io.Reader) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(file, err)
 	}
-	c.File = file
+	c.File, c.raw = file, data
 	c.resolve(filepath.Dir(file))
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", file, err)
