@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -399,6 +398,281 @@ func TestServeOfferedKeyIsNotIdentity(t *testing.T) {
 	}
 }
 
+// TestServeFloodDoesNotStopClone holds 300 unauthenticated connections,
+// idle and half-open (version sent, then silence), from one address and
+// from many, against small limits; an authenticated clone from another
+// address still succeeds, and the server holds a bounded number of them.
+func TestServeFloodDoesNotStopClone(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "max_startups = 20\nper_source_max_startups = 5\nlogin_grace_time = \"30s\"\n")
+	alice := s.client("alice", true)
+	s.repo("team/app")
+	s.start()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 300 {
+		src := "127.0.0.2" // one address
+		if i%2 == 1 {
+			src = fmt.Sprintf("127.0.0.%d", 3+i%200) // many
+		}
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", s.addr())
+		if err != nil {
+			continue // refused: fine
+		}
+		if i%3 == 0 {
+			io.WriteString(c, "SSH-2.0-halfopen\r\n")
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := openFDs(t, s.cmd.Process.Pid); n > 20+4*20+30 {
+		t.Errorf("server holds %d file descriptors under the flood: not bounded", n)
+	}
+	out, err := alice.git(alice.home, "clone", "-q", fmt.Sprintf("ssh://git@127.0.0.1:%d/team/app.git", s.port), filepath.Join(alice.home, "c"))
+	if err != nil {
+		t.Fatalf("clone under flood: %v\n%s", err, out)
+	}
+}
+
+// openFDs counts a process's open file descriptors.
+func openFDs(t *testing.T, pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	return len(entries)
+}
+
+// TestServeBurstFromOneHost runs many clones at once from one address,
+// more than per_source_max_startups: authenticated sessions are not capped
+// per source, and handshakes over the limit wait their turn.
+func TestServeBurstFromOneHost(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "per_source_max_startups = 3\n")
+	alice := s.client("alice", true)
+	s.repo("team/app")
+	s.start()
+	const n = 40
+	errs := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := alice.git(alice.home, "clone", "-q", "gitsrv:team/app.git", filepath.Join(alice.home, "burst-"+strconv.Itoa(i)))
+			if err != nil {
+				errs <- fmt.Sprintf("%v: %s", err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("clone in a burst of %d: %s", n, e)
+	}
+}
+
+// bigRepo creates team/big with a few MB of incompressible data.
+func bigRepo(t *testing.T, s *served, c *sclient) {
+	t.Helper()
+	s.repo("team/big")
+	work := filepath.Join(c.home, "big-src")
+	c.mustGit(c.home, "init", "-q", work)
+	blob := make([]byte, 6<<20)
+	for i := range blob {
+		blob[i] = byte(i*7919 ^ i>>3 ^ i>>11)
+	}
+	if f, err := os.Open("/dev/urandom"); err == nil {
+		io.ReadFull(f, blob)
+		f.Close()
+	}
+	if err := os.WriteFile(filepath.Join(work, "blob"), blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.mustGit(work, "add", "blob")
+	c.mustGit(work, "commit", "-q", "-m", "big")
+	c.mustGit(work, "push", "-q", "gitsrv:team/big.git", "HEAD:refs/heads/main")
+}
+
+// TestServeGracefulShutdown sends SIGTERM while a clone is in flight: the
+// clone completes, serve exits 0, and new connections are refused.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	alice := s.client("alice", true)
+	s.start()
+	bigRepo(t, s, alice)
+
+	// A slow reader: the client side of the connection reads nothing for
+	// a second, so git upload-pack is surely running when SIGTERM comes.
+	slow := filepath.Join(alice.home, "slowssh")
+	writeFile(t, slow, "#!/bin/sh\nssh -F "+alice.sshCfg+" \"$@\" | { sleep 1; cat; }\n")
+	os.Chmod(slow, 0o755)
+	cmd := exec.Command("git", "clone", "-q", "-b", "main", "gitsrv:team/big.git", filepath.Join(alice.home, "during"))
+	cmd.Env = append(alice.env(), "GIT_SSH_COMMAND="+slow)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.log(), "command=git-upload-pack repo=team/big\n") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	cloneErr := cmd.Wait()
+	waitErr := s.cmd.Wait()
+	if cloneErr != nil {
+		t.Fatalf("clone in flight at SIGTERM failed: %v\n%s", cloneErr, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(alice.home, "during", "blob")); err != nil {
+		t.Fatalf("clone incomplete: %v", err)
+	}
+	if waitErr != nil {
+		t.Fatalf("serve exited with %v after SIGTERM, want 0", waitErr)
+	}
+	if c, err := net.DialTimeout("tcp", s.addr(), time.Second); err == nil {
+		c.Close()
+		t.Fatal("new connection accepted after shutdown")
+	}
+	if !strings.Contains(s.log(), "command=git-upload-pack repo=team/big decision=allow") {
+		t.Errorf("log lacks the clone that was drained")
+	}
+}
+
+// TestServeReload changes the policy to deny and sends SIGHUP: the next
+// request is denied, and a connection open across the reload is not
+// dropped.
+func TestServeReload(t *testing.T) {
+	t.Parallel()
+	s := newServed(t, "")
+	alice := s.client("alice", true)
+	s.repo("team/app")
+	s.start()
+	if out, err := alice.git(alice.home, "ls-remote", "gitsrv:team/app.git"); err != nil {
+		t.Fatalf("before reload: %v\n%s", err, out)
+	}
+	// A connection held open across the reload: a git-upload-pack that
+	// has advertised and waits for the client.
+	hold := exec.Command("ssh", "-F", alice.sshCfg, "gitsrv", "git-upload-pack 'team/app.git'")
+	hold.Env = []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH")}
+	var holdErr lockedBuffer
+	hold.Stderr = &holdErr
+	stdin, _ := hold.StdinPipe()
+	stdout, _ := hold.StdoutPipe()
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Process.Kill()
+	advertised := make(chan error, 1)
+	go func() {
+		// An empty repository advertises just a flush packet.
+		_, err := io.ReadFull(stdout, make([]byte, 4))
+		advertised <- err
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case err := <-advertised:
+		if err != nil {
+			t.Fatalf("held connection: no advertisement: %v\n%s", err, holdErr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("held connection: no advertisement in 10s\n%s", holdErr.String())
+	}
+
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"none\"\n")
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.log(), "reloaded") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out, err := alice.git(alice.home, "ls-remote", "gitsrv:team/app.git")
+	if err == nil || !strings.Contains(out, "repository not found or access denied") {
+		t.Fatalf("after reload to deny: %v\n%s", err, out)
+	}
+	// The held connection is alive: finish the protocol with a flush.
+	io.WriteString(stdin, "0000")
+	stdin.Close()
+	if err := hold.Wait(); err != nil {
+		t.Fatalf("connection open across the reload was dropped: %v", err)
+	}
+	if s.cmd.ProcessState != nil {
+		t.Fatal("serve exited on SIGHUP")
+	}
+}
+
+// TestServeEmbeddedDefault is the README's first command, as a newcomer
+// runs it: no config, a key, a fresh directory; then clone and push.
+func TestServeEmbeddedDefault(t *testing.T) {
+	t.Parallel()
+	s := &served{t: t, dir: t.TempDir(), port: sshdtest.FreePort(t)}
+	cwd := filepath.Join(s.dir, "cwd")
+	os.MkdirAll(cwd, 0o755)
+	s.data = filepath.Join(cwd, "mydata")
+	me := &sclient{s: s, name: "me", home: filepath.Join(s.dir, "home")}
+	os.MkdirAll(me.home, 0o700)
+	me.key = filepath.Join(me.home, "id_ed25519")
+	me.pub = sshdtest.Keygen(t, me.key)
+
+	// Without a key: a clear error, nothing listening.
+	bin := buildBinary(t)
+	noKey := exec.Command(bin, "--config", filepath.Join(s.dir, "nope.toml"), "serve", "--data", "mydata", "--listen", s.addr())
+	noKey.Dir = cwd
+	out, err := noKey.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "gitserver: no keys yet: run 'gitserver serve --admin-key ~/.ssh/id_ed25519.pub'") {
+		t.Fatalf("serve without keys: %v\n%s", err, out)
+	}
+
+	s.startArgs(cwd, "--config", filepath.Join(s.dir, "nope.toml"), "serve", "--admin-key", me.key+".pub", "--data", "mydata", "--listen", s.addr())
+	hostPub, err := os.ReadFile(filepath.Join(s.data, "ssh_host_ed25519_key"))
+	if err != nil {
+		t.Fatalf("no host key generated: %v", err)
+	}
+	s.hostPub = publicLine(t, hostPub)
+	me.sshCfg = me.writeConfig("", me.key)
+	url := fmt.Sprintf("ssh://git@127.0.0.1:%d/hello.git", s.port)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.out.String(), "git clone "+url) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(s.out.String(), "git clone "+url) {
+		t.Fatalf("serve did not print how to clone (%s):\n%s", url, s.out.String())
+	}
+	if out, err := me.push(url, "first.txt"); err != nil {
+		t.Fatalf("push to hello.git: %v\n%s", err, out)
+	}
+	for _, f := range []string{"config.toml", "policy.toml", "keys.db", "repos/hello.git/HEAD"} {
+		if _, err := os.Stat(filepath.Join(s.data, f)); err != nil {
+			t.Errorf("embedded default lacks %s: %v", f, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(s.data, "ssh_host_ed25519_key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("host key mode: %v %v", fi.Mode(), err)
+	}
+	if v, _ := exec.Command("git", "-C", filepath.Join(s.data, "repos/hello.git"), "config", "receive.fsckObjects").Output(); strings.TrimSpace(string(v)) != "true" {
+		t.Errorf("hello.git receive.fsckObjects = %q", v)
+	}
+}
+
+// publicLine is the authorized-keys line of an OpenSSH private key.
+func publicLine(t *testing.T, priv []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "k")
+	if err := os.WriteFile(f, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ssh-keygen", "-y", "-f", f).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -415,7 +689,3 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
-
-var _ = bufio.NewReader
-var _ = strconv.Itoa
-var _ = syscall.SIGTERM

@@ -120,6 +120,7 @@ func (c *conn) exec(ch ssh.Channel, command, protocol string) int {
 		c.refused(ch, req, plan, err, start)
 		return 1
 	}
+	c.log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
 	code, err := run(c.ctx, plan, ch)
 	args := []any{"command", plan.Verb, "repo", plan.Name, "decision", "allow", "rule", plan.Rule, "exit", code, "duration", time.Since(start)}
 	if err != nil {
