@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -48,14 +46,8 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	if err := a.mkdirOwned(filepath.Dir(dir)); err != nil {
 		return err
 	}
-	for _, args := range [][]string{
-		{"init", "--bare", "--quiet", dir},
-		{"-C", dir, "config", "receive.fsckObjects", "true"},
-	} {
-		out, err := exec.Command(git, args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git %s: %v: %s", args[0], err, bytes.TrimSpace(out))
-		}
+	if err := createBareRepo(git, dir); err != nil {
+		return err
 	}
 	if err := a.chownTree(dir); err != nil {
 		return err
