@@ -40,7 +40,7 @@ access = "read"
 
 // served is a running 'gitserver serve' with its files.
 type served struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	cfg     string
 	repos   string
@@ -53,7 +53,7 @@ type served struct {
 
 // newServed writes a config (with extra lines in [listen]) and the policy;
 // start runs the server.
-func newServed(t *testing.T, listenExtra string) *served {
+func newServed(t testing.TB, listenExtra string) *served {
 	t.Helper()
 	s := &served{t: t, dir: t.TempDir(), port: sshdtest.FreePort(t)}
 	s.repos, s.data = filepath.Join(s.dir, "repos"), filepath.Join(s.dir, "data")

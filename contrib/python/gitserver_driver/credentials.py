@@ -1,0 +1,32 @@
+"""The object a driver's authenticate(credentials) receives."""
+
+
+class SSHKeyCredentials:
+    """The attributes of twisted.cred.credentials.SSHPrivateKey, for when
+    Twisted is not installed. sshd (or gitserver's listener) has already
+    checked the signature, so sigData and signature are None."""
+
+    def __init__(self, username, algName, blob, sigData=None, signature=None):
+        self.username = username
+        self.algName = algName
+        self.blob = blob
+        self.sigData = sigData
+        self.signature = signature
+
+    def __repr__(self):
+        return "SSHKeyCredentials(username=%r, algName=%r)" % (self.username, self.algName)
+
+
+def make_credentials(login, key_type, blob):
+    """Credentials as the seed passed them: username is the SSH login name,
+    algName the key type (both bytes, as Twisted gives them), blob the
+    public key in SSH wire format. With Twisted installed this is a real
+    twisted.cred.credentials.SSHPrivateKey, so ISSHPrivateKey.providedBy
+    and twisted.conch.ssh.keys.Key.fromString(credentials.blob) work."""
+    username = login.encode("utf-8")
+    alg = key_type.encode("ascii")
+    try:
+        from twisted.cred.credentials import SSHPrivateKey
+    except ImportError:
+        return SSHKeyCredentials(username, alg, blob)
+    return SSHPrivateKey(username, alg, blob, None, None)
