@@ -48,7 +48,7 @@ type served struct {
 	port    int
 	hostPub string
 	cmd     *exec.Cmd
-	out     *lockedBuffer
+	out     *sshdtest.SyncBuffer
 }
 
 // newServed writes a config (with extra lines in [listen]) and the policy;
@@ -80,7 +80,7 @@ func (s *served) start() {
 
 func (s *served) startArgs(cwd string, args ...string) {
 	s.t.Helper()
-	s.out = &lockedBuffer{}
+	s.out = &sshdtest.SyncBuffer{}
 	s.cmd = exec.Command(buildBinary(s.t), args...)
 	s.cmd.Dir = cwd
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -312,7 +312,7 @@ func TestServeRefusals(t *testing.T) {
 	lport := sshdtest.FreePort(t)
 	fwd := exec.Command("ssh", "-F", alice.sshCfg, "-o", "LogLevel=INFO", "-N", "-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, s.addr()), "gitsrv")
 	fwd.Env = []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH")}
-	var fwdOut lockedBuffer
+	var fwdOut sshdtest.SyncBuffer
 	fwd.Stdout, fwd.Stderr = &fwdOut, &fwdOut
 	if err := fwd.Start(); err != nil {
 		t.Fatal(err)
@@ -515,7 +515,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	os.Chmod(slow, 0o755)
 	cmd := exec.Command("git", "clone", "-q", "-b", "main", "gitsrv:team/big.git", filepath.Join(alice.home, "during"))
 	cmd.Env = append(alice.env(), "GIT_SSH_COMMAND="+slow)
-	var out lockedBuffer
+	var out sshdtest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -561,7 +561,7 @@ func TestServeReload(t *testing.T) {
 	// has advertised and waits for the client.
 	hold := exec.Command("ssh", "-F", alice.sshCfg, "gitsrv", "git-upload-pack 'team/app.git'")
 	hold.Env = []string{"HOME=" + alice.home, "PATH=" + os.Getenv("PATH")}
-	var holdErr lockedBuffer
+	var holdErr sshdtest.SyncBuffer
 	hold.Stderr = &holdErr
 	stdin, _ := hold.StdinPipe()
 	stdout, _ := hold.StdoutPipe()
@@ -671,21 +671,4 @@ func publicLine(t *testing.T, priv []byte) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

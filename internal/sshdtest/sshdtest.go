@@ -86,7 +86,7 @@ type Server struct {
 	Port    int
 	HostKey string // public host key line, for known_hosts
 	Config  string // sshd_config path
-	log     *syncBuffer
+	log     *SyncBuffer
 	cmd     *exec.Cmd
 }
 
@@ -111,7 +111,7 @@ func Start(t testing.TB, body string) *Server {
 	if out, err := exec.Command(sshd, "-t", "-f", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("sshd -t rejects the config: %v\n%s\n%s", err, out, full)
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, HostKey: strings.TrimSpace(string(pub)), Config: cfg, log: &syncBuffer{}}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, HostKey: strings.TrimSpace(string(pub)), Config: cfg, log: &SyncBuffer{}}
 	s.cmd = exec.Command(sshd, "-D", "-e", "-f", cfg)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -201,19 +201,20 @@ func (s *Server) ClientConfig(t testing.TB, dir, key, user string) string {
 	return cfg
 }
 
-// syncBuffer is a bytes.Buffer safe for sshd's writes and the test's reads.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process's writes and the test's
+// reads at the same time.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
