@@ -13,19 +13,26 @@ type Access uint8
 // The access levels, lowest first. A new level goes in its place in this
 // list, with its name in the table below.
 const (
-	None  Access = iota // no access; a rule granting None blocks later rules
-	Read                // fetch, clone, archive
-	Write               // Read and push
+	None   Access = iota // no access; a rule granting None blocks later rules
+	Read                 // fetch, clone, archive
+	Write                // Read, push new refs and fast-forwards
+	Force                // Write, and non-fast-forward updates and deletes
+	Create               // Force, and create the repository by pushing to it
+	Admin                // everything, and manage other users' keys over SSH
 )
 
 // accessNames is indexed by Access; its order is the levels' order.
 var accessNames = [...]string{
-	None:  "none",
-	Read:  "read",
-	Write: "write",
+	None:   "none",
+	Read:   "read",
+	Write:  "write",
+	Force:  "force",
+	Create: "create",
+	Admin:  "admin",
 }
 
-// ParseAccess returns the level named s ("none", "read" or "write").
+// ParseAccess returns the level named s ("none", "read", "write",
+// "force", "create" or "admin").
 // Names are lowercase; anything else is an error.
 func ParseAccess(s string) (Access, error) {
 	a, err := parseAccess(s)
@@ -45,7 +52,7 @@ func parseAccess(s string) (Access, error) {
 	return None, fmt.Errorf("unknown access %q (want %s)", s, accessList())
 }
 
-// accessList is "none, read or write".
+// accessList is "none, read, ... or admin".
 func accessList() string {
 	n := len(accessNames)
 	return strings.Join(accessNames[:n-1], ", ") + " or " + accessNames[n-1]

@@ -3,7 +3,7 @@ package policy
 import "testing"
 
 func TestParseAccess(t *testing.T) {
-	for _, a := range []Access{None, Read, Write} {
+	for _, a := range []Access{None, Read, Write, Force, Create, Admin} {
 		got, err := ParseAccess(a.String())
 		if err != nil || got != a {
 			t.Errorf("ParseAccess(%q) = %v, %v; want %v", a.String(), got, err, a)
@@ -17,9 +17,9 @@ func TestParseAccess(t *testing.T) {
 			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", text, b, err, a)
 		}
 	}
-	for _, s := range []string{"", "wrte", "Read", "WRITE", " read", "admin"} {
+	for _, s := range []string{"", "wrte", "Read", "WRITE", " read", "Admin", "owner"} {
 		_, err := ParseAccess(s)
-		want := `policy: unknown access "` + s + `" (want none, read or write)`
+		want := `policy: unknown access "` + s + `" (want none, read, write, force, create or admin)`
 		if err == nil || err.Error() != want {
 			t.Errorf("ParseAccess(%q) = %v, want %s", s, err, want)
 		}
@@ -27,8 +27,11 @@ func TestParseAccess(t *testing.T) {
 }
 
 func TestAccessOrder(t *testing.T) {
-	if !(None < Read && Read < Write) {
-		t.Errorf("levels out of order: none=%d read=%d write=%d", None, Read, Write)
+	levels := []Access{None, Read, Write, Force, Create, Admin}
+	for i := 1; i < len(levels); i++ {
+		if levels[i-1] >= levels[i] {
+			t.Errorf("levels out of order: %v=%d >= %v=%d", levels[i-1], levels[i-1], levels[i], levels[i])
+		}
 	}
 	if got := Access(9).String(); got != "Access(9)" {
 		t.Errorf("Access(9).String() = %q", got)

@@ -56,7 +56,7 @@ func FuzzMatch(f *testing.F) {
 		userOK := validUser(user)
 		if nameOK && userOK {
 			all, err := compilePattern("**")
-			if err != nil || !all.match(name, user) {
+			if err != nil || !all.match(name, vars{user: user}) {
 				t.Fatalf("** does not match %q", repo)
 			}
 		}
@@ -64,14 +64,14 @@ func FuzzMatch(f *testing.F) {
 		if err != nil || !nameOK || !userOK {
 			return
 		}
-		got := p.match(name, user)
+		got := p.match(name, vars{user: user})
 		if len(pat)+len(repo) <= 64 {
 			want := refMatch(strings.Split(strings.ReplaceAll(trimGit(pat), userVar, user), "/"), name)
 			if got != want {
 				t.Fatalf("match(%q, %q, %q) = %v, reference says %v", pat, user, repo, got, want)
 			}
 		}
-		if !strings.ContainsAny(pat, "*{") && nameOK && !p.match(mustSplit(t, pat), user) {
+		if !strings.ContainsAny(pat, "*{") && nameOK && !p.match(mustSplit(t, pat), vars{user: user}) {
 			t.Fatalf("literal pattern %q does not match itself", pat)
 		}
 	})

@@ -161,7 +161,7 @@ func (w *walker) key(table []string, n *unstable.Node) ([]string, int) {
 }
 
 // ruleFields are the keys a rule may have.
-var ruleFields = []string{"repos", "users", "access"}
+var ruleFields = []string{"repos", "repos_regex", "users", "refs", "refs_regex", "access"}
 
 // checkPath rejects a key path that the decoder would have rejected if it
 // compared names exactly.

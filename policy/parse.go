@@ -23,9 +23,12 @@ type document struct {
 // ruleDoc is one [[rule]] as TOML. Access is a pointer so that a missing
 // access is told apart from a misspelt one.
 type ruleDoc struct {
-	Repos  []string `toml:"repos"`
-	Users  []string `toml:"users"`
-	Access *string  `toml:"access"`
+	Repos      []string `toml:"repos"`
+	ReposRegex []string `toml:"repos_regex"`
+	Users      []string `toml:"users"`
+	Refs       []string `toml:"refs"`
+	RefsRegex  []string `toml:"refs_regex"`
+	Access     *string  `toml:"access"`
 }
 
 // Parse reads a policy from r. file names it in errors and in each rule's
@@ -87,7 +90,7 @@ func wantType(key []string) string {
 		return "an array of tables ([[rule]])"
 	case len(key) == 2 && key[0] == "groups":
 		return "a list of strings"
-	case slices.Equal(key, []string{"rule", "repos"}), slices.Equal(key, []string{"rule", "users"}):
+	case len(key) == 2 && key[0] == "rule" && key[1] != "access":
 		return "a list of strings"
 	case slices.Equal(key, []string{"rule", "access"}):
 		return "a string"
@@ -150,24 +153,24 @@ func (b *builder) member(u string) *member {
 func (b *builder) rule(d *ruleDoc, line int) (*Rule, error) {
 	file := b.ix.file
 	switch {
-	case len(d.Repos) == 0:
+	case len(d.Repos) == 0 && len(d.ReposRegex) == 0:
 		return nil, errorAt(file, line, "rule has no repos")
 	case len(d.Users) == 0:
 		return nil, errorAt(file, line, "rule has no users")
 	case d.Access == nil:
 		return nil, errorAt(file, line, "rule has no access")
+	case d.Refs != nil && len(d.Refs) == 0, d.RefsRegex != nil && len(d.RefsRegex) == 0:
+		// An empty list would read as "every ref": say so instead.
+		return nil, errorAt(file, line, "empty refs list (leave refs out to mean every ref)")
 	}
 	a, err := parseAccess(*d.Access)
 	if err != nil {
 		return nil, errorAt(file, line, "%v", err)
 	}
-	r := &Rule{File: file, Line: line, Repos: d.Repos, Users: d.Users, Access: a}
-	for _, s := range d.Repos {
-		pat, err := compilePattern(s)
-		if err != nil {
-			return nil, errorAt(file, line, "bad repo pattern %q: %v", s, err)
-		}
-		r.patterns = append(r.patterns, pat)
+	r := &Rule{File: file, Line: line, Repos: d.Repos, ReposRegex: d.ReposRegex, Users: d.Users,
+		Refs: d.Refs, RefsRegex: d.RefsRegex, Access: a}
+	if err := b.rulePatterns(r); err != nil {
+		return nil, errorAt(file, line, "%v", err)
 	}
 	for _, u := range d.Users {
 		if err := b.ruleUser(r, u); err != nil {
@@ -179,10 +182,57 @@ func (b *builder) rule(d *ruleDoc, line int) (*Rule, error) {
 	return r, nil
 }
 
+// rulePatterns compiles the repo and ref patterns and regexes of r.
+func (b *builder) rulePatterns(r *Rule) error {
+	for _, s := range r.Repos {
+		pat, err := compilePattern(s)
+		if err != nil {
+			return fmt.Errorf("bad repo pattern %q: %v", s, err)
+		}
+		r.patterns = append(r.patterns, pat)
+	}
+	for _, s := range r.Refs {
+		pat, err := compileRefPattern(s)
+		if err != nil {
+			return fmt.Errorf("bad ref pattern %q: %v", s, err)
+		}
+		r.refPatterns = append(r.refPatterns, pat)
+	}
+	var err error
+	if r.repoRegexes, err = compileRegexes(r.ReposRegex); err != nil {
+		return err
+	}
+	if r.refRegexes, err = compileRegexes(r.RefsRegex); err != nil {
+		return err
+	}
+	all := slices.Concat(r.Repos, r.ReposRegex, r.Refs, r.RefsRegex)
+	if slices.ContainsFunc(all, func(s string) bool { return strings.Contains(s, creatorVar) }) {
+		b.p.creator = true
+	}
+	return nil
+}
+
+// compileRegexes compiles a list of regular expressions.
+func compileRegexes(list []string) ([]*regex, error) {
+	var out []*regex
+	for _, s := range list {
+		re, err := compileRegex(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
 // ruleUser adds one users entry to r.
 func (b *builder) ruleUser(r *Rule, u string) error {
-	if u == allUsers {
+	switch u {
+	case allUsers:
 		r.all = true
+		return nil
+	case creatorVar:
+		r.creator, b.p.creator = true, true
 		return nil
 	}
 	if name, ok := groupRef(u); ok {

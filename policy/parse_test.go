@@ -53,7 +53,7 @@ func TestParseBrokenFixtures(t *testing.T) {
 	tests := []struct{ file, want string }{
 		{"typo.toml", `policy: typo.toml:7: unknown field "rule.acess"`},
 		{"cycle.toml", `policy: cycle.toml:3: group cycle: admins -> staff -> admins`},
-		{"bad_access.toml", `policy: bad_access.toml:8: unknown access "wrte" (want none, read or write)`},
+		{"bad_access.toml", `policy: bad_access.toml:8: unknown access "wrte" (want none, read, write, force, create or admin)`},
 		{"bad_pattern.toml", `policy: bad_pattern.toml:6: bad repo pattern "team/a**": ** must be a whole segment`},
 		{"unknown_group.toml", `policy: unknown_group.toml:4: unknown group "@admin"`},
 	}
@@ -95,10 +95,10 @@ func TestParseErrors(t *testing.T) {
 		{"[[rule]]\nrepos = []\nusers = [\"@all\"]\naccess = \"read\"\n", `p.toml:1: rule has no repos`},
 		{"[[rule]]\nrepos = [\"**\"]\naccess = \"read\"\n", `p.toml:1: rule has no users`},
 		{"[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\n", `p.toml:1: rule has no access`},
-		{"[[rule]]\n" + rule + "\n[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"Write\"\n", `p.toml:6: unknown access "Write" (want none, read or write)`},
+		{"[[rule]]\n" + rule + "\n[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"Write\"\n", `p.toml:6: unknown access "Write" (want none, read, write, force, create or admin)`},
 		{"[[rule]]\nrepos = [\"/a\"]\nusers = [\"@all\"]\naccess = \"read\"\n", `p.toml:1: bad repo pattern "/a": leading /`},
 		{"[[rule]]\nrepos = [\"a/../b\"]\nusers = [\"@all\"]\naccess = \"read\"\n", `p.toml:1: bad repo pattern "a/../b": segment ".."`},
-		{"[[rule]]\nrepos = [\"a?\"]\nusers = [\"@all\"]\naccess = \"read\"\n", `p.toml:1: bad repo pattern "a?": character '?' is reserved`},
+		{"[[rule]]\nrepos = [\"a?\"]\nusers = [\"@all\"]\naccess = \"read\"\n", `p.toml:1: bad repo pattern "a?": character '?' is reserved (for a regular expression use repos_regex or refs_regex)`},
 		{"[[rule]]\nrepos = [\"**\"]\nusers = [\"@nope\"]\naccess = \"read\"\n", `p.toml:1: unknown group "@nope"`},
 		{"[[rule]]\nrepos = [\"**\"]\nusers = [\"@\"]\naccess = \"read\"\n", `p.toml:1: unknown group "@"`},
 		{"[[rule]]\nrepos = [\"**\"]\nusers = [\"a b\"]\naccess = \"read\"\n", `p.toml:1: invalid user name "a b"`},

@@ -23,14 +23,26 @@ type segment struct {
 	parts [][]atom
 }
 
-// An atom is literal text, or the requesting user's name when user is set.
+// An atom is literal text, or a placeholder: the requesting user's name
+// when user is set, the repository's creator when creator is set.
 type atom struct {
-	lit  string
-	user bool
+	lit     string
+	user    bool
+	creator bool
 }
 
-// userVar is the one placeholder a pattern may hold.
-const userVar = "{user}"
+// The placeholders a pattern may hold.
+const (
+	userVar    = "{user}"
+	creatorVar = "{creator}"
+)
+
+// vars are the values of the placeholders for one request. An empty
+// creator (unknown) makes every atom {creator} fail to match.
+type vars struct {
+	user    string
+	creator string
+}
 
 // reserved are characters kept for a later pattern syntax (a regular
 // expression form); a pattern holding one is an error today, so giving
@@ -39,13 +51,35 @@ const reserved = `?[]\`
 
 // compilePattern compiles a repository pattern as written in a rule.
 func compilePattern(s string) (*pattern, error) {
+	return compileGlob(s, true)
+}
+
+// compileRefPattern compiles a ref pattern as written in a rule: a name
+// not starting with "refs/" is a branch, so "main" is "refs/heads/main".
+func compileRefPattern(s string) (*pattern, error) {
+	return compileGlob(refName(s), false)
+}
+
+// refName expands a bare branch name to its full ref name.
+func refName(s string) string {
+	if strings.HasPrefix(s, "refs/") || s == "" {
+		return s
+	}
+	return "refs/heads/" + s
+}
+
+// compileGlob compiles a glob; repo says to drop a ".git" suffix.
+func compileGlob(s string, repo bool) (*pattern, error) {
 	if err := checkPatternChars(s); err != nil {
 		return nil, err
 	}
 	if strings.HasPrefix(s, "/") {
 		return nil, errors.New("leading /")
 	}
-	body := trimGit(s)
+	body := s
+	if repo {
+		body = trimGit(s)
+	}
 	if body == "" {
 		return nil, errors.New("empty pattern")
 	}
@@ -61,15 +95,20 @@ func compilePattern(s string) (*pattern, error) {
 }
 
 // checkPatternChars rejects reserved characters and braces other than
-// those of {user}.
+// those of {user} and {creator}.
 func checkPatternChars(s string) error {
 	if i := strings.IndexAny(s, reserved); i >= 0 {
-		return fmt.Errorf("character %q is reserved", s[i])
+		return fmt.Errorf("character %q is reserved (for a regular expression use repos_regex or refs_regex)", s[i])
 	}
-	if strings.ContainsAny(strings.ReplaceAll(s, userVar, ""), "{}") {
-		return errors.New("braces other than {user}")
+	if strings.ContainsAny(stripVars(s), "{}") {
+		return errors.New("braces other than {user} and {creator}")
 	}
 	return nil
+}
+
+// stripVars removes the placeholders from s.
+func stripVars(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, userVar, ""), creatorVar, "")
 }
 
 // compileSegment compiles one non-empty segment.
@@ -91,20 +130,26 @@ func compileSegment(seg string) (segment, error) {
 	return c, nil
 }
 
-// compileAtoms splits text at each {user}.
+// compileAtoms splits text at each {user} and {creator}.
 func compileAtoms(s string) []atom {
 	var atoms []atom
-	for {
-		before, after, found := strings.Cut(s, userVar)
-		if before != "" {
-			atoms = append(atoms, atom{lit: before})
+	for s != "" {
+		i := strings.IndexByte(s, '{')
+		switch {
+		case i < 0:
+			return append(atoms, atom{lit: s})
+		case i > 0:
+			atoms = append(atoms, atom{lit: s[:i]})
+			s = s[i:]
+		case strings.HasPrefix(s, userVar):
+			atoms = append(atoms, atom{user: true})
+			s = s[len(userVar):]
+		default: // checkPatternChars admits no other brace
+			atoms = append(atoms, atom{creator: true})
+			s = s[len(creatorVar):]
 		}
-		if !found {
-			return atoms
-		}
-		atoms = append(atoms, atom{user: true})
-		s = after
 	}
+	return atoms
 }
 
 // trimGit removes one ".git" suffix.
@@ -115,7 +160,7 @@ func trimGit(s string) string {
 // match reports whether the pattern matches the name split into segments,
 // for user. It backtracks only to the last "**" seen, which is enough
 // because every other segment matches exactly one name segment.
-func (p *pattern) match(name []string, user string) bool {
+func (p *pattern) match(name []string, v vars) bool {
 	pi, ni := 0, 0
 	star, mark := -1, 0
 	for ni < len(name) {
@@ -123,7 +168,7 @@ func (p *pattern) match(name []string, user string) bool {
 		case pi < len(p.segs) && p.segs[pi].multi:
 			star, mark = pi, ni
 			pi++
-		case pi < len(p.segs) && p.segs[pi].match(name[ni], user):
+		case pi < len(p.segs) && p.segs[pi].match(name[ni], v):
 			pi++
 			ni++
 		case star >= 0:
@@ -140,24 +185,24 @@ func (p *pattern) match(name []string, user string) bool {
 }
 
 // match reports whether the (non-multi) segment matches s for user.
-func (g *segment) match(s, user string) bool {
+func (g *segment) match(s string, v vars) bool {
 	first, last := g.parts[0], g.parts[len(g.parts)-1]
-	pos, ok := matchAt(s, 0, first, user)
+	pos, ok := matchAt(s, 0, first, v)
 	if !ok {
 		return false
 	}
 	if len(g.parts) == 1 {
 		return pos == len(s)
 	}
-	end := len(s) - atomsLen(last, user)
+	end := len(s) - atomsLen(last, v)
 	if end < pos {
 		return false
 	}
-	if _, ok := matchAt(s, end, last, user); !ok {
+	if _, ok := matchAt(s, end, last, v); !ok {
 		return false
 	}
 	for _, part := range g.parts[1 : len(g.parts)-1] {
-		if pos, ok = find(s[:end], pos, part, user); !ok {
+		if pos, ok = find(s[:end], pos, part, v); !ok {
 			return false
 		}
 	}
@@ -165,10 +210,10 @@ func (g *segment) match(s, user string) bool {
 }
 
 // find returns the end of the leftmost match of atoms in s at or after i.
-func find(s string, i int, atoms []atom, user string) (int, bool) {
-	n := atomsLen(atoms, user)
+func find(s string, i int, atoms []atom, v vars) (int, bool) {
+	n := atomsLen(atoms, v)
 	for ; i+n <= len(s); i++ {
-		if end, ok := matchAt(s, i, atoms, user); ok {
+		if end, ok := matchAt(s, i, atoms, v); ok {
 			return end, true
 		}
 	}
@@ -176,11 +221,16 @@ func find(s string, i int, atoms []atom, user string) (int, bool) {
 }
 
 // matchAt reports whether atoms match s at offset i, and where they end.
-func matchAt(s string, i int, atoms []atom, user string) (int, bool) {
+func matchAt(s string, i int, atoms []atom, v vars) (int, bool) {
 	for _, a := range atoms {
 		t := a.lit
-		if a.user {
-			t = user
+		switch {
+		case a.user:
+			t = v.user
+		case a.creator && v.creator == "":
+			return 0, false
+		case a.creator:
+			t = v.creator
 		}
 		if !strings.HasPrefix(s[i:], t) {
 			return 0, false
@@ -191,12 +241,15 @@ func matchAt(s string, i int, atoms []atom, user string) (int, bool) {
 }
 
 // atomsLen is the length of the text atoms match.
-func atomsLen(atoms []atom, user string) int {
+func atomsLen(atoms []atom, v vars) int {
 	n := 0
 	for _, a := range atoms {
-		if a.user {
-			n += len(user)
-		} else {
+		switch {
+		case a.user:
+			n += len(v.user)
+		case a.creator:
+			n += len(v.creator)
+		default:
 			n += len(a.lit)
 		}
 	}
@@ -212,7 +265,12 @@ const maxSegments = 32
 // not canonical: empty, with a leading or trailing "/", an empty segment,
 // or a "." or ".." segment.
 func splitName(name string, buf []string) ([]string, bool) {
-	name = trimGit(name)
+	return splitPath(trimGit(name), buf)
+}
+
+// splitPath splits a /-separated name, as splitName does, but keeps a
+// ".git" suffix: refs are split with it.
+func splitPath(name string, buf []string) ([]string, bool) {
 	if name == "" {
 		return nil, false
 	}

@@ -14,7 +14,7 @@ func match(t testing.TB, pattern, user, repo string) bool {
 	if !ok {
 		t.Fatalf("splitName(%q): not canonical", repo)
 	}
-	return p.match(name, user)
+	return p.match(name, vars{user: user})
 }
 
 func TestMatch(t *testing.T) {
@@ -104,14 +104,14 @@ func TestCompilePatternErrors(t *testing.T) {
 		{"a**b", "** must be a whole segment"},
 		{"a/***", "** must be a whole segment"},
 		{"a**", "** must be a whole segment"},
-		{"a?", `character '?' is reserved`},
-		{"[ab]", `character '[' is reserved`},
-		{"a]", `character ']' is reserved`},
-		{`a\b`, `character '\\' is reserved`},
-		{"{usr}", "braces other than {user}"},
-		{"{user", "braces other than {user}"},
-		{"a}", "braces other than {user}"},
-		{"{{user}}", "braces other than {user}"},
+		{"a?", `character '?' is reserved (for a regular expression use repos_regex or refs_regex)`},
+		{"[ab]", `character '[' is reserved (for a regular expression use repos_regex or refs_regex)`},
+		{"a]", `character ']' is reserved (for a regular expression use repos_regex or refs_regex)`},
+		{`a\b`, `character '\\' is reserved (for a regular expression use repos_regex or refs_regex)`},
+		{"{usr}", "braces other than {user} and {creator}"},
+		{"{user", "braces other than {user} and {creator}"},
+		{"a}", "braces other than {user} and {creator}"},
+		{"{{user}}", "braces other than {user} and {creator}"},
 	}
 	for _, tt := range tests {
 		_, err := compilePattern(tt.pattern)

@@ -10,19 +10,38 @@
 //	users  = ["@all"]
 //	access = "write"
 //
-// The first rule whose repos and users both match a request decides: its
-// access is the user's access to the repository. When no rule matches,
-// the answer is no access.
+// The first rule whose repos, users and refs all match a request decides:
+// its access is the user's access. When no rule matches, the answer is no
+// access.
+//
+// Levels are ordered, each including the ones before it: none, read
+// (clone, fetch, archive), write (push new refs and fast-forwards), force
+// (also non-fast-forward updates and deletes), create (also create a
+// missing repository by pushing to it) and admin (also manage other
+// users' keys over SSH).
 //
 // Repository patterns match canonical names such as "owner/repo": "*"
 // matches within one /-separated segment, "**" as a whole segment matches
-// zero or more segments, "{user}" is the requesting user's name, and a
-// ".git" suffix is ignored on both the pattern and the name. Every other
-// character is literal, except ?, [, ] and \, which are reserved (an error
-// today) for a later pattern syntax.
+// zero or more segments, "{user}" is the requesting user's name,
+// "{creator}" the repository's creator, and a ".git" suffix is ignored on
+// both the pattern and the name. Every other character is literal, except
+// ?, [, ] and \, which are reserved (an error). Where a glob cannot say it,
+// repos_regex holds RE2 regular expressions matched against the whole name
+// (without ".git"); {user} and {creator} in them stand for the quoted
+// names.
 //
-// Users entries are a user name, "@group", or "@all" for every
-// authenticated user. User names are letters, digits and ._@-, not
+// A rule may name refs: refs holds ref globs with the same syntax ("main"
+// means "refs/heads/main", "refs/tags/v*"), refs_regex regular
+// expressions over the full ref name. Such a rule decides the pushed ref
+// updates it matches, each checked on its own (see RefOp). For a check of
+// the whole repository (a read, or the start of a push) a rule with refs
+// counts as matching unless it grants none, as in gitolite: a grant on
+// one branch lets the user read and push, a "none" on one branch refuses
+// only updates of that branch. A rule without refs matches every ref.
+//
+// Users entries are a user name, "@group", "@all" for every
+// authenticated user, or "{creator}" for the user who created the
+// repository. User names are letters, digits and ._@-, not
 // starting with "@" and not "." or ".."; group names are letters, digits
 // and ._-, and "all" is reserved. Groups may include users and groups
 // (not @all); they are expanded when the policy is parsed.
@@ -34,11 +53,13 @@
 //
 // The policy fails closed. No matching rule means no access; a rule
 // granting "none" stops the search, so it can carve an exception out of
-// a broader rule after it. Decide denies, without looking at the rules, a
+// a broader rule after it. A "{creator}" matches nothing while the
+// creator is unknown. Decide denies, without looking at the rules, a
 // user name that is not valid (see above), a repository name that is not
 // canonical (empty, a leading or trailing "/", an empty, "." or ".."
-// segment), and a wanted level of None, the zero value, so that a caller
-// that forgot to set the level gets a denial.
+// segment), a ref not of the form "refs/...", and a wanted level of None,
+// the zero value, so that a caller that forgot to set the level gets a
+// denial.
 //
 // Parse rejects the whole file on any error: unknown keys, keys in the
 // wrong case (go-toml itself matches names case-insensitively), unknown
@@ -59,8 +80,9 @@ type Policy struct {
 	// They are shared with every Decision: do not modify them.
 	Rules []*Rule
 
-	groups map[string][]string // group -> its users, expanded, sorted
-	users  map[string]*member  // every user a group or rule names
+	groups  map[string][]string // group -> its users, expanded, sorted
+	users   map[string]*member  // every user a group or rule names
+	creator bool                // some rule mentions {creator}
 }
 
 // member is a user named in the policy: its number, used by rules that
@@ -72,17 +94,28 @@ type member struct {
 
 // Rule is one [[rule]] of a policy.
 type Rule struct {
-	File   string   // as given to Parse
-	Line   int      // line of its [[rule]] header; 0 if unknown
-	Repos  []string // patterns as written
-	Users  []string // as written
-	Access Access
+	File       string   // as given to Parse
+	Line       int      // line of its [[rule]] header; 0 if unknown
+	Repos      []string // patterns as written
+	ReposRegex []string // regular expressions as written
+	Users      []string // as written
+	Refs       []string // ref patterns as written; none means every ref
+	RefsRegex  []string // ref regular expressions as written
+	Access     Access
 
-	patterns []*pattern
-	all      bool    // users holds @all
-	uids     []int32 // users named directly, sorted
-	gids     []int32 // groups named, sorted
+	patterns    []*pattern
+	repoRegexes []*regex
+	refPatterns []*pattern
+	refRegexes  []*regex
+	all         bool    // users holds @all
+	creator     bool    // users holds {creator}
+	uids        []int32 // users named directly, sorted
+	gids        []int32 // groups named, sorted
 }
+
+// HasRefs reports whether the rule names refs: it then decides only the
+// pushed ref updates it matches (see Check).
+func (r *Rule) HasRefs() bool { return len(r.refPatterns)+len(r.refRegexes) > 0 }
 
 // Pos returns the rule's position as "FILE:LINE", or "FILE" when the line
 // is unknown, for logs and tools. A nil Rule gives "".
@@ -96,10 +129,10 @@ func (r *Rule) Pos() string {
 	return r.File + ":" + strconv.Itoa(r.Line)
 }
 
-// hasUser reports whether the rule's users include the user whose entry
-// is m (nil for a user the policy never names).
-func (r *Rule) hasUser(m *member) bool {
-	if r.all {
+// hasUser reports whether the rule's users include user, whose entry is
+// m (nil for a user the policy never names).
+func (r *Rule) hasUser(m *member, v vars) bool {
+	if r.all || r.creator && v.creator != "" && v.user == v.creator {
 		return true
 	}
 	if m == nil {
@@ -116,10 +149,42 @@ func (r *Rule) hasUser(m *member) bool {
 	return false
 }
 
-// hasRepo reports whether one of the rule's patterns matches name.
-func (r *Rule) hasRepo(name []string, user string) bool {
+// hasRepo reports whether one of the rule's patterns or regular
+// expressions matches the repository, given split and as a string.
+func (r *Rule) hasRepo(name []string, repo string, v vars) bool {
 	for _, p := range r.patterns {
-		if p.match(name, user) {
+		if p.match(name, v) {
+			return true
+		}
+	}
+	for _, re := range r.repoRegexes {
+		if re.match(repo, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRef reports whether the rule applies to ref (split and as a string);
+// ref is nil for a check of the whole repository. A rule without refs
+// applies to every ref. A rule with refs applies to the refs it names
+// and, as in gitolite, to a whole-repository check unless it grants None:
+// "write on main" lets the user read the repository and start a push,
+// while "none on main" only refuses updates of main.
+func (r *Rule) hasRef(ref []string, refName string, v vars) bool {
+	if !r.HasRefs() {
+		return true
+	}
+	if ref == nil {
+		return r.Access != None
+	}
+	for _, p := range r.refPatterns {
+		if p.match(ref, v) {
+			return true
+		}
+	}
+	for _, re := range r.refRegexes {
+		if re.match(refName, v) {
 			return true
 		}
 	}
@@ -148,24 +213,66 @@ func (d Decision) String() string {
 
 // Decide returns whether user may have access want to the repository
 // repo, a canonical name with or without ".git". It is allowed when the
-// first rule matching both grants want or more. Decide does not allocate
-// for names of up to 32 segments.
+// first rule matching both grants want or more. It is Check without a
+// creator or a ref. Decide does not allocate for names of up to 32
+// segments and rules without placeholders in regular expressions.
 func (p *Policy) Decide(user, repo string, want Access) Decision {
-	if p == nil || !validUser(user) {
+	return p.Check(Request{User: user, Repo: repo, Want: want})
+}
+
+// DecideRef returns whether user may apply op to ref in repo, whose
+// creator is creator ("" when unknown).
+func (p *Policy) DecideRef(user, repo, creator, ref string, op RefOp) Decision {
+	return p.Check(Request{User: user, Repo: repo, Creator: creator, Ref: ref, Want: op.Want()})
+}
+
+// Request is one question to the policy.
+type Request struct {
+	User string
+	Repo string // canonical name, with or without ".git"
+	// Creator is who created the repository, for {creator}; "" when it
+	// is unknown, and then {creator} matches nothing. When a repository
+	// is being created, its creator is the user creating it.
+	Creator string
+	// Ref is a full ref name ("refs/heads/main") for one pushed update,
+	// or "" for a check of the whole repository (reads, and the check
+	// before a push starts).
+	Ref  string
+	Want Access
+}
+
+// Check returns the decision for q: the first rule whose users, repos and
+// refs all match decides, and allows when it grants q.Want or more.
+func (p *Policy) Check(q Request) Decision {
+	if p == nil || !validUser(q.User) {
 		return Decision{}
 	}
-	var buf [maxSegments]string
-	name, ok := splitName(repo, buf[:0])
+	var buf, refBuf [maxSegments]string
+	name, ok := splitName(q.Repo, buf[:0])
 	if !ok {
 		return Decision{}
 	}
-	m := p.users[user]
+	var ref []string
+	if q.Ref != "" {
+		if ref, ok = splitPath(q.Ref, refBuf[:0]); !ok || ref[0] != "refs" {
+			return Decision{}
+		}
+	}
+	repo := trimGit(q.Repo)
+	v := vars{user: q.User, creator: q.Creator}
+	m := p.users[q.User]
 	for _, r := range p.Rules {
-		if r.hasUser(m) && r.hasRepo(name, user) {
-			return Decision{Allow: want > None && r.Access >= want, Access: r.Access, Rule: r}
+		if r.hasUser(m, v) && r.hasRepo(name, repo, v) && r.hasRef(ref, q.Ref, v) {
+			return Decision{Allow: q.Want > None && r.Access >= q.Want, Access: r.Access, Rule: r}
 		}
 	}
 	return Decision{}
+}
+
+// UsesCreator reports whether any rule mentions {creator}: callers need
+// not look the creator up otherwise.
+func (p *Policy) UsesCreator() bool {
+	return p != nil && p.creator
 }
 
 // Members returns the users of group (named with or without its "@"),
