@@ -4,7 +4,6 @@ did, by name in the "gitserver.driver" entry-point group."""
 import importlib
 import importlib.util
 import os
-from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "gitserver.driver"
 FUNCTIONS = ("authenticate", "get_user_model", "authorize", "repopath")
@@ -33,6 +32,7 @@ def load_driver(module=None, entry_point=None):
 
 
 def _from_entry_point(name):
+    from importlib.metadata import entry_points  # slow to import: only when used
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not found:
         known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))

@@ -12,6 +12,7 @@ def test_seed_attributes(blob):
 
 
 def test_twisted_reads_the_blob(blob, keyline):
+    """A driver that imports Twisted gets Twisted's own credentials."""
     keys = pytest.importorskip("twisted.conch.ssh.keys")
     from twisted.cred.credentials import ISSHPrivateKey
 
