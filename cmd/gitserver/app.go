@@ -22,6 +22,8 @@ type app struct {
 	log   hclog.Logger
 	owner owner
 	close func()
+	// closers are the opened drivers that hold a process.
+	closers []io.Closer
 }
 
 // load reads the config and opens the log. It never logs to stderr: behind
@@ -46,16 +48,39 @@ func loadConfig(cli *CLI) (*app, error) {
 		return nil, err
 	}
 	log, closeLog := openLog(cfg)
-	return &app{cfg: cfg, log: log, owner: owner{uid: -1, gid: -1}, close: closeLog}, nil
+	a := &app{cfg: cfg, log: log, owner: owner{uid: -1, gid: -1}}
+	a.close = func() { a.closeDriver(); closeLog() }
+	return a, nil
 }
 
-// driver opens the configured driver.
+// driver opens the configured driver. One that holds a process (exec) is
+// closed by a.close, when it is the close loadConfig made.
 func (a *app) driver() (shim.Driver, error) {
-	return shim.OpenDriver(a.cfg.Driver, shim.DriverConfig{
-		Repos:   a.cfg.Repos,
-		DataDir: a.cfg.DataDir,
-		Policy:  a.cfg.Policy,
-	})
+	d, err := shim.OpenDriver(a.cfg.Driver, driverConfig(a.cfg))
+	if c, ok := d.(io.Closer); ok && err == nil {
+		a.closers = append(a.closers, c)
+	}
+	return d, err
+}
+
+// driverConfig is what a driver's factory gets from cfg.
+func driverConfig(cfg *config.Config) shim.DriverConfig {
+	return shim.DriverConfig{
+		Repos:    cfg.Repos,
+		DataDir:  cfg.DataDir,
+		Policy:   cfg.Policy,
+		Settings: cfg.DriverSettings(cfg.Driver),
+	}
+}
+
+// closeDriver closes the drivers opened by driver, logging failures.
+func (a *app) closeDriver() {
+	for _, c := range a.closers {
+		if err := c.Close(); err != nil {
+			a.log.Warn("closing the driver", "error", err)
+		}
+	}
+	a.closers = nil
 }
 
 // store opens the key store; files it creates belong to the ssh user.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
@@ -45,8 +46,8 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 }
 
 func checkInstall(cfg *config.Config, add func(what, hint string)) {
-	if _, err := shim.OpenDriver(cfg.Driver, shim.DriverConfig{Repos: cfg.Repos, DataDir: cfg.DataDir, Policy: cfg.Policy}); err != nil {
-		add(err.Error(), `set driver = "file" in the config`)
+	if _, err := shim.OpenDriver(cfg.Driver, driverConfig(cfg)); err != nil {
+		add(err.Error(), driverHint(err))
 	}
 	if cfg.Driver == "file" {
 		if _, err := filedriver.LoadPolicy(cfg.Policy); err != nil {
@@ -63,6 +64,16 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	checkNotWritable(cfg.File, "config file", add)
 	checkNotWritable(cfg.Policy, "policy file", add)
 	checkBinary(add)
+}
+
+// driverHint says how to fix a driver that does not open. An exec
+// driver's program must be as safe from others as gitserver itself.
+func driverHint(err error) string {
+	var unsafe *execdriver.UnsafeCommandError
+	if errors.As(err, &unsafe) {
+		return "install the driver as root where only root can write: install -o root -g root -m 755 DRIVER /usr/local/libexec/gitserver/"
+	}
+	return `fix the driver's [drivers.NAME] table, or set driver = "file" in the config`
 }
 
 // checkUser looks the ssh user up; its login shell runs the forced command.
