@@ -59,6 +59,12 @@ type Shim struct {
 	Root   string // repository root; every repository lies inside it
 	Git    string // absolute path of the git binary
 	Home   string // HOME for git (the ssh user's home)
+	// HooksPath is the hooks directory gitserver owns (see package
+	// internal/hooks): receive-pack runs with -c core.hooksPath=HooksPath,
+	// which no repository config can override, so that its pre-receive
+	// hook checks every pushed ref. Empty means receive-pack runs with
+	// the repository's own hooks and no per-ref checks.
+	HooksPath string
 }
 
 // Plan checks req and returns how to run it. A refusal is a *ClientError;
@@ -97,7 +103,7 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if p.Dir, err = s.repoDir(dir); err != nil {
 		return p, &ClientError{MsgDenied, err}
 	}
-	p.Argv = []string{s.Git, verbCommand(cmd.Verb), p.Dir}
+	p.Argv = s.argv(cmd.Verb, p.Dir)
 	p.Env = Env(s.Home, req, name)
 	return p, nil
 }
@@ -119,6 +125,15 @@ func (s *Shim) repoDir(dir string) (string, error) {
 		return "", fmt.Errorf("%s is not a bare repository: %w", real, fs.ErrNotExist)
 	}
 	return real, nil
+}
+
+// argv is git's command line for verb on dir. Only receive-pack runs
+// hooks, so only it gets core.hooksPath.
+func (s *Shim) argv(verb, dir string) []string {
+	if verb == ReceivePack && s.HooksPath != "" {
+		return []string{s.Git, "-c", "core.hooksPath=" + s.HooksPath, verbCommand(verb), dir}
+	}
+	return []string{s.Git, verbCommand(verb), dir}
 }
 
 // verbCommand maps a verb to git's subcommand: "git-upload-pack" runs as

@@ -106,6 +106,12 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 		}
 		fmt.Fprintf(e.stdout, "directory %s ready\n", dir)
 	}
+	cfg.File = cli.Config
+	hooksDir, err := ensureHooks(a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "hooks %s ready\n", hooksDir)
 	fmt.Fprintf(e.stdout, "next: gitserver --config %s keys add --user NAME KEYFILE; then gitserver --config %s sshd-config\n", cli.Config, cli.Config)
 	return nil
 }

@@ -274,6 +274,10 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooksDir, err := ensureHooks(a)
+	if err != nil {
+		return nil, err
+	}
 	hks, err := listener.LoadHostKeys(a.cfg.HostKeys())
 	if err != nil {
 		return nil, err
@@ -287,7 +291,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	l := a.cfg.Listen
 	return &listener.Setup{
 		SSHUser:  a.cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home},
+		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, HooksPath: hooksDir},
 		HostKeys: hks,
 		Limits: listener.Limits{
 			LoginGraceTime:       time.Duration(l.LoginGraceTime),

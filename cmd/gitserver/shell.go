@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,14 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		return exitError(1)
 	}
 	s := &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home}
+	if strings.Contains(req.Command, "receive-pack") {
+		// Only a push runs hooks; reads do not pay for the check.
+		if s.HooksPath, err = ensureHooks(a); err != nil {
+			log.Error("cannot set up the hooks directory; pushes are refused", "error", err)
+			fmt.Fprintln(e.stderr, shim.MsgUnavailable)
+			return exitError(1)
+		}
+	}
 	plan, err := s.Plan(e.ctx, req)
 	if errors.Is(err, shim.ErrNoCommand) {
 		log.Info("interactive login refused")

@@ -8,8 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/gitserver/gitserver/keys"
@@ -85,6 +88,33 @@ func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, e
 
 // Authorize asks the policy: reads need read access, pushes write.
 func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path string) (shim.Decision, error) {
+	want, err := Wanted(command)
+	if err != nil {
+		return shim.Decision{}, err
+	}
+	return d.decide(m, path, "", want)
+}
+
+// AuthorizeRef asks the policy about one pushed ref update: creating a
+// ref or fast-forwarding it needs write, rewinding or deleting it force.
+func (d *Driver) AuthorizeRef(_ context.Context, m shim.UserModel, path string, u shim.RefUpdate) (shim.Decision, error) {
+	return d.decide(m, path, u.Ref, policy.RefOp(u.Op).Want())
+}
+
+// AuthorizeCreate asks whether the user may create the repository at
+// path by pushing to it: that needs create.
+func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path string) (shim.Decision, error) {
+	return d.decide(m, path, "", policy.Create)
+}
+
+var (
+	_ shim.RefAuthorizer    = (*Driver)(nil)
+	_ shim.CreateAuthorizer = (*Driver)(nil)
+)
+
+// decide asks the policy for user model m, the repository at path, ref
+// ("" for the whole repository) and the wanted level.
+func (d *Driver) decide(m shim.UserModel, path, ref string, want policy.Access) (shim.Decision, error) {
 	u, ok := m.(user)
 	if !ok {
 		return shim.Decision{}, fmt.Errorf("filedriver: foreign user model %T", m)
@@ -93,20 +123,56 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	want, err := Wanted(command)
-	if err != nil {
-		return shim.Decision{}, err
-	}
 	pol, err := d.loadPolicy()
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	dec := pol.Decide(u.name, name, want)
+	creator := ""
+	if pol.UsesCreator() {
+		creator = d.creator(name, u.name)
+	}
+	dec := pol.Check(policy.Request{User: u.name, Repo: name, Creator: creator, Ref: ref, Want: want})
 	rule := "no rule matched"
 	if dec.Rule != nil {
 		rule = dec.Rule.Pos()
 	}
 	return shim.Decision{Allow: dec.Allow, Rule: rule}, nil
+}
+
+// creator is who created the repository name, for {creator}: the
+// repository's gitserver.creator, or "" when it has none. For a
+// repository that does not exist yet it is user, who would create it.
+func (d *Driver) creator(name, user string) string {
+	dir := filepath.Join(d.repos, shim.DirName(name))
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); errors.Is(err, fs.ErrNotExist) {
+		return user
+	}
+	c, _ := ReadCreator(dir)
+	return c
+}
+
+// CreatorKey is the git config key in a repository that names the user
+// who created it by pushing. gitserver sets it; clients cannot.
+const CreatorKey = "gitserver.creator"
+
+// ReadCreator returns the creator recorded in the repository at dir, or
+// "" when there is none.
+func ReadCreator(dir string) (string, error) {
+	git, err := shim.LookGit()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), "--get", CreatorKey)
+	cmd.Env = []string{"PATH=" + shim.SafePath, "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"}
+	out, err := cmd.Output()
+	if err != nil {
+		return "", nil // not set
+	}
+	c := strings.TrimSpace(string(out))
+	if keys.ValidUsername(c) != nil {
+		return "", fmt.Errorf("filedriver: %s: invalid %s %q", dir, CreatorKey, c)
+	}
+	return c, nil
 }
 
 // Wanted is the access level a git command needs.

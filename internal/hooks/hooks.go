@@ -1,0 +1,116 @@
+// Package hooks writes the git hooks directory that gitserver owns.
+//
+// receive-pack runs as "git -c core.hooksPath=DIR receive-pack REPO" (see
+// shim.Shim.HooksPath), where DIR is the directory this package keeps:
+// one small script per hook git runs during a push, each of which execs
+// "gitserver --config FILE hook NAME". The pre-receive hook checks every
+// pushed ref update against the policy; every hook then runs the
+// repository's own hook of the same name, if there is one, so admins
+// keep theirs.
+//
+// # Security
+//
+// A configuration given with -c on git's command line beats every config
+// file, so neither a repository's config (set by an admin by mistake) nor
+// anything a client pushes can point git at other hooks. The scripts name
+// the gitserver binary and config file by absolute path and are written
+// mode 0755 in a directory of mode 0755, by whoever runs Ensure (root at
+// init, or the ssh user): nobody else can change them. Ensure rewrites a
+// script whose content is not what it should be, atomically, and refuses
+// a directory or script that group or others may write.
+package hooks
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Names are the hooks receive-pack runs (in a bare repository), all of
+// which the directory holds: with core.hooksPath set, git would otherwise
+// skip a repository's own hook of a name missing here.
+var Names = []string{"pre-receive", "update", "post-receive", "post-update", "reference-transaction", "push-to-checkout", "proc-receive"}
+
+// Dir is the hooks directory inside gitserver's data directory.
+func Dir(dataDir string) string { return filepath.Join(dataDir, "hooks") }
+
+// Script returns the text of the hook name that runs bin with config.
+func Script(bin, config, name string) string {
+	return "#!/bin/sh\n" +
+		"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
+		"# the repository's own hooks/" + name + " if it is executable. Rewritten when\n" +
+		"# it differs; do not edit.\n" +
+		"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook " + name + " \"$@\"\n"
+}
+
+// shQuote quotes s for sh: single quotes, each ' written as '\”.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Ensure makes dir hold the hook scripts for bin and config, writing only
+// what differs, and returns dir. bin and config must be absolute.
+func Ensure(dir, bin, config string) (string, error) {
+	if !filepath.IsAbs(bin) || !filepath.IsAbs(config) {
+		return "", fmt.Errorf("hooks: %q and %q must be absolute paths", bin, config)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("hooks: %w", err)
+	}
+	if err := checkMode(dir, true); err != nil {
+		return "", err
+	}
+	for _, name := range Names {
+		if err := ensureScript(filepath.Join(dir, name), Script(bin, config, name)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// ensureScript writes body to path unless it already holds exactly that.
+func ensureScript(path, body string) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, []byte(body)) {
+		return checkMode(path, false)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-hook-")
+	if err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(body); err != nil {
+		tmp.Close()
+		return fmt.Errorf("hooks: %w", err)
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return fmt.Errorf("hooks: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	return nil
+}
+
+// checkMode refuses a hook script or directory that is not what Ensure
+// makes: a regular file (or directory), not writable by group or others.
+func checkMode(path string, dir bool) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	switch {
+	case dir && !fi.IsDir(), !dir && !fi.Mode().IsRegular():
+		return fmt.Errorf("hooks: %s is not a plain %s", path, map[bool]string{true: "directory", false: "file"}[dir])
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("hooks: %s is writable by group or others (mode %v); chmod go-w it", path, fi.Mode().Perm())
+	}
+	return nil
+}
