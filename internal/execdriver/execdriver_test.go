@@ -45,7 +45,7 @@ func abs(t *testing.T, rel string) string {
 func faulty(t *testing.T, timeout time.Duration, args ...string) *execdriver.Driver {
 	t.Helper()
 	d, err := execdriver.New(execdriver.Settings{
-		Command: append([]string{abs(t, "testdata/faulty.py")}, args...),
+		Command: append([]string{safePath(t, "testdata/faulty.py")}, args...),
 		Timeout: config.Duration(timeout),
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestContractPython(t *testing.T) {
 		admin("grant", g.User, g.Repo, access)
 	}
 	settings := execdriver.Settings{
-		Command: []string{abs(t, "../../contrib/python/gitserver-driver"), "--module", sqlite, "--", db, root},
+		Command: []string{launcher(t), "--module", sqlite, "--", db, root},
 		Timeout: config.Duration(execdriver.DefaultTimeout),
 	}
 	drivertest.Run(t, func(t *testing.T) shim.Driver {
@@ -280,7 +280,7 @@ func TestUnsafeCommands(t *testing.T) {
 
 // TestFactory: driver = "exec" reads [drivers.exec] strictly.
 func TestFactory(t *testing.T) {
-	faultyPath := abs(t, "testdata/faulty.py")
+	faultyPath := safePath(t, "testdata/faulty.py")
 	for _, tt := range []struct{ body, want string }{
 		{"[drivers.exec]\ncommand = [\"" + faultyPath + "\", \"good\"]\ntimeout = \"2s\"\n", ""},
 		{"[drivers.exec]\ncommand = [\"" + faultyPath + "\"]\ntimout = \"2s\"\n", `c.toml:4: unknown key "drivers.exec.timout"`},
