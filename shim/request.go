@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Messages the client sees. They are stable (scripts match on them) and
@@ -65,6 +66,10 @@ type Shim struct {
 	// hook checks every pushed ref. Empty means receive-pack runs with
 	// the repository's own hooks and no per-ref checks.
 	HooksPath string
+	// Create, when set, creates the repository name at dir for user: a
+	// push to a missing repository creates it when the driver implements
+	// CreateAuthorizer and allows it. dir's parent lies inside Root.
+	Create func(ctx context.Context, name, dir, user string) error
 }
 
 // Plan checks req and returns how to run it. A refusal is a *ClientError;
@@ -100,7 +105,11 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return p, &ClientError{MsgDenied, fmt.Errorf("repo path: %w", err)}
 	}
-	if p.Dir, err = s.repoDir(dir); err != nil {
+	p.Dir, err = s.repoDir(dir)
+	if errors.Is(err, fs.ErrNotExist) && cmd.Verb == ReceivePack {
+		p.Dir, err = s.createOnPush(ctx, model, cmd.Path, name, dir, req.User)
+	}
+	if err != nil {
 		return p, &ClientError{MsgDenied, err}
 	}
 	p.Argv = s.argv(cmd.Verb, p.Dir)
@@ -125,6 +134,54 @@ func (s *Shim) repoDir(dir string) (string, error) {
 		return "", fmt.Errorf("%s is not a bare repository: %w", real, fs.ErrNotExist)
 	}
 	return real, nil
+}
+
+// createOnPush creates the missing repository name at dir when the driver
+// allows user to, and returns its real path.
+func (s *Shim) createOnPush(ctx context.Context, model UserModel, path, name, dir, user string) (string, error) {
+	ca, ok := s.Driver.(CreateAuthorizer)
+	if s.Create == nil || !ok {
+		return "", fmt.Errorf("%s does not exist: %w", dir, fs.ErrNotExist)
+	}
+	dec, err := ca.AuthorizeCreate(ctx, model, path)
+	if err != nil {
+		return "", fmt.Errorf("authorize create: %w", err)
+	}
+	if !dec.Allow {
+		return "", fmt.Errorf("%s does not exist and may not be created (%s): %w", dir, dec.Rule, fs.ErrNotExist)
+	}
+	if err := s.insideRoot(dir); err != nil {
+		return "", err
+	}
+	if err := s.Create(ctx, name, dir, user); err != nil {
+		return "", fmt.Errorf("create on push: %w", err)
+	}
+	return s.repoDir(dir)
+}
+
+// insideRoot checks that the deepest existing ancestor of dir resolves
+// inside the root (or is it), so that creating dir cannot escape through
+// a symlink.
+func (s *Shim) insideRoot(dir string) error {
+	d := filepath.Dir(dir)
+	for {
+		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		d = filepath.Dir(d)
+	}
+	realRoot, err := realPath(s.Root)
+	if err != nil {
+		return err
+	}
+	real, err := realPath(d)
+	if err != nil {
+		return err
+	}
+	if real != realRoot && !strings.HasPrefix(real, realRoot+string(os.PathSeparator)) {
+		return fmt.Errorf("%w: %s is not inside %s", ErrOutsideRoot, real, realRoot)
+	}
+	return nil
 }
 
 // argv is git's command line for verb on dir. Only receive-pack runs

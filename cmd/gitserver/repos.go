@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -57,6 +60,31 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	return nil
 }
 
+// createOnPush returns the shim's Create: the same steps as 'repos
+// create', and the creator recorded in the repository's config.
+func (a *app) createOnPush(git string) func(ctx context.Context, name, dir, user string) error {
+	return func(_ context.Context, name, dir, user string) error {
+		if _, err := os.Lstat(dir); err == nil {
+			return fmt.Errorf("%s exists but is not a repository", dir)
+		}
+		if err := a.mkdirOwned(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		if err := createBareRepo(git, dir); err != nil {
+			return err
+		}
+		out, err := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), filedriver.CreatorKey, user).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
+		}
+		if err := a.chownTree(dir); err != nil {
+			return err
+		}
+		a.log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
+		return nil
+	}
+}
+
 // mkdirOwned creates dir and its missing parents inside the repos root,
 // each owned by the ssh user.
 func (a *app) mkdirOwned(dir string) error {
@@ -95,8 +123,9 @@ type ReposListCmd struct {
 }
 
 type repoJSON struct {
-	Name string `json:"name"`
-	Path string `json:"path"`
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Creator string `json:"creator,omitempty"` // who created it by pushing
 }
 
 // Run walks the repos root; a directory NAME.git with a HEAD is a
@@ -117,7 +146,11 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 		return enc.Encode(list)
 	}
 	for _, r := range list {
-		fmt.Fprintln(e.stdout, r.Name)
+		if r.Creator != "" {
+			fmt.Fprintf(e.stdout, "%s\tcreator %s\n", r.Name, r.Creator)
+		} else {
+			fmt.Fprintln(e.stdout, r.Name)
+		}
 	}
 	return nil
 }
@@ -135,7 +168,8 @@ func listRepos(root string) ([]repoJSON, error) {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		list = append(list, repoJSON{Name: strings.TrimSuffix(filepath.ToSlash(rel), ".git"), Path: p})
+		creator, _ := filedriver.ReadCreator(p)
+		list = append(list, repoJSON{Name: strings.TrimSuffix(filepath.ToSlash(rel), ".git"), Path: p, Creator: creator})
 		return filepath.SkipDir
 	})
 	if errors.Is(err, fs.ErrNotExist) {

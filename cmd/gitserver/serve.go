@@ -291,7 +291,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	l := a.cfg.Listen
 	return &listener.Setup{
 		SSHUser:  a.cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, HooksPath: hooksDir},
+		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, HooksPath: hooksDir, Create: a.createOnPush(git)},
 		HostKeys: hks,
 		Limits: listener.Limits{
 			LoginGraceTime:       time.Duration(l.LoginGraceTime),

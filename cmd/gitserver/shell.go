@@ -64,7 +64,7 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		return exitError(1)
 	}
-	s := &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home}
+	s := &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, Create: a.createOnPush(git)}
 	if strings.Contains(req.Command, "receive-pack") {
 		// Only a push runs hooks; reads do not pay for the check.
 		if s.HooksPath, err = ensureHooks(a); err != nil {
