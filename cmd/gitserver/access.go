@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
@@ -13,7 +16,16 @@ import (
 type AccessCmd struct {
 	User  string `arg:"" help:"User name." placeholder:"USER"`
 	Repo  string `arg:"" help:"Repository, as a client would name it (owner/repo, /owner/repo.git)." placeholder:"REPO"`
-	Level string `arg:"" optional:"" default:"read" enum:"read,write" help:"Access wanted: read (clone, fetch, archive) or write (push). Default read."`
+	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,admin" help:"Access wanted: read (clone, fetch, archive), write (push, fast-forward), force (rewind, delete), create (create by pushing) or admin. Default read."`
+	Ref   string `help:"Decide one pushed ref update (write: create or fast-forward, force: rewind or delete); a bare name is a branch." placeholder:"REF"`
+}
+
+// Validate refuses --ref with a level that no ref update needs.
+func (c *AccessCmd) Validate() error {
+	if c.Ref != "" && c.Level != "write" && c.Level != "force" {
+		return fmt.Errorf("--ref needs write or force (reads ignore ref rules)")
+	}
+	return nil
 }
 
 // Run prints the decision and the rule (file:line) that made it; the exit
@@ -39,12 +51,19 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	d := pol.Decide(c.User, name, want)
-	verdict := "deny"
-	if d.Allow {
-		verdict = "allow"
+	ref := c.Ref
+	if ref != "" && !strings.HasPrefix(ref, "refs/") {
+		ref = "refs/heads/" + ref
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %s %s\n", verdict, c.User, want, name)
+	creator := ""
+	if pol.UsesCreator() {
+		creator = c.User // a repository that does not exist yet
+		if dir := filepath.Join(a.cfg.Repos, shim.DirName(name)); exists(filepath.Join(dir, "HEAD")) {
+			creator, _ = filedriver.ReadCreator(dir)
+		}
+	}
+	d := pol.Check(policy.Request{User: c.User, Repo: name, Creator: creator, Ref: ref, Want: want})
+	fmt.Fprintf(e.stdout, "%s: %s %s %s%s\n", verdict(d.Allow), c.User, want, name, strings.TrimSuffix(" "+ref, " "))
 	if d.Rule == nil {
 		fmt.Fprintln(e.stdout, "  no rule matched (no match denies)")
 	} else {
@@ -54,4 +73,10 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 		return exitError(1)
 	}
 	return nil
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
