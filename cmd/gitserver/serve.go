@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/go-hclog"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -293,6 +295,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 		SSHUser:  a.cfg.SSHUser,
 		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, HooksPath: hooksDir, Create: a.createOnPush(git)},
 		HostKeys: hks,
+		Close:    func() { closeDriver(a.log, d) },
 		Limits: listener.Limits{
 			LoginGraceTime:       time.Duration(l.LoginGraceTime),
 			MaxAuthTries:         l.MaxAuthTries,
@@ -383,4 +386,14 @@ func cloneURL(cfg *config.Config, addr net.Addr) string {
 		repo = shim.DirName(helloRepo)
 	}
 	return fmt.Sprintf("ssh://%s@%s/%s", cfg.SSHUser, net.JoinHostPort(host, port), repo)
+}
+
+// closeDriver closes a driver that holds a process (exec), once the
+// listener no longer uses it.
+func closeDriver(log hclog.Logger, d shim.Driver) {
+	if c, ok := d.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Named("serve").Warn("closing the driver", "error", err)
+		}
+	}
 }

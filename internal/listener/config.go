@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -68,12 +69,41 @@ type Setup struct {
 	Shim     *shim.Shim // its Driver also authenticates keys
 	HostKeys []HostKey  // at least one
 	Limits   Limits
+	// Close, if set, runs once no connection uses this setup any more:
+	// after Reload replaced it, or Shutdown, and the last connection that
+	// started with it has ended. It closes what the setup owns (a driver
+	// process, say).
+	Close func()
 }
 
 // generation is a Setup with the ssh.ServerConfig built from it.
 type generation struct {
 	setup *Setup
 	ssh   *ssh.ServerConfig
+	// refs is 1 while the generation is current, plus one per connection
+	// using it. At zero, setup.Close runs: a driver replaced by Reload is
+	// closed once the last connection that started with it has ended.
+	refs atomic.Int64
+}
+
+// acquire takes a reference unless the generation is already released.
+func (g *generation) acquire() bool {
+	for {
+		n := g.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if g.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one closes the setup.
+func (g *generation) release() {
+	if g.refs.Add(-1) == 0 && g.setup.Close != nil {
+		g.setup.Close()
+	}
 }
 
 func (s *Setup) check() error {
@@ -108,7 +138,9 @@ func newGeneration(s *Setup, log hclog.Logger) (*generation, error) {
 	for _, hk := range s.HostKeys {
 		cfg.AddHostKey(hk.Signer)
 	}
-	return &generation{setup: s, ssh: cfg}, nil
+	g := &generation{setup: s, ssh: cfg}
+	g.refs.Store(1)
+	return g, nil
 }
 
 // publicKeyCallback answers whether key may log in as conn.User(). It is

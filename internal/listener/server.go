@@ -78,9 +78,23 @@ func (s *Server) Reload(setup *Setup) error {
 	if err != nil {
 		return err
 	}
-	s.gen.Store(g)
+	s.gen.Swap(g).release()
 	s.limiter.setLimits(setup.Limits.MaxStartups, setup.Limits.PerSourceMaxStartups)
 	return nil
+}
+
+// current returns the current generation with a reference taken; the
+// caller releases it.
+func (s *Server) current() *generation {
+	for {
+		g := s.gen.Load()
+		if g.acquire() {
+			return g
+		}
+		if s.gen.Load() == g {
+			return nil // released by Shutdown and not replaced
+		}
+	}
 }
 
 // Serve accepts connections on l until Shutdown, then returns
@@ -116,7 +130,12 @@ func (s *Server) Serve(l net.Listener) error {
 // handle runs one connection from accept to close.
 func (s *Server) handle(raw net.Conn) {
 	start := time.Now()
-	g := s.gen.Load()
+	g := s.current()
+	if g == nil {
+		raw.Close()
+		return
+	}
+	defer g.release()
 	client := raw.RemoteAddr().String()
 	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() }, g.setup.Limits.LoginGraceTime)
 	if t == nil {

@@ -12,6 +12,7 @@ import (
 // SIGTERM and closes every connection, and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	first := !s.draining
 	s.draining = true
 	for l := range s.listeners {
 		l.Close()
@@ -34,6 +35,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.cancel()
+	if first {
+		s.gen.Load().release()
+	}
 	return err
 }
 
