@@ -122,6 +122,9 @@ func (p *process) exchangeLine(ctx context.Context, msg any) ([]byte, error) {
 		return nil, ioError("write", ctx, err)
 	}
 	line, err := readLine(p.br, wire.MaxMessage)
+	if errors.Is(err, errBadLine) {
+		return nil, fmt.Errorf("%w: %w", wire.ErrMalformed, err)
+	}
 	if err != nil {
 		return nil, ioError("read", ctx, err)
 	}
@@ -142,13 +145,18 @@ func ioError(what string, ctx context.Context, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// readLine reads one '\n'-terminated line of at most max bytes.
+// errBadLine is wrapped by readLine's errors about a line's framing.
+var errBadLine = errors.New("bad line")
+
+// readLine reads one '\n'-terminated line of at most max bytes. Both
+// sides of the protocol use it: it returns io.EOF at a clean end of
+// input, and an error wrapping errBadLine for a line too long or cut off.
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := br.ReadSlice('\n')
 		if len(line)+len(frag) > max {
-			return nil, fmt.Errorf("%w: a line longer than %d bytes", wire.ErrMalformed, max)
+			return nil, lineError{fmt.Sprintf("a line longer than %d bytes", max)}
 		}
 		line = append(line, frag...)
 		if err == nil {
@@ -156,7 +164,7 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
 			if errors.Is(err, io.EOF) && len(line) > 0 {
-				return nil, fmt.Errorf("%w: last line has no newline: %s", wire.ErrMalformed, quote(line))
+				return nil, lineError{"last line has no newline: " + quote(line)}
 			}
 			return nil, err
 		}
@@ -215,6 +223,12 @@ func (p *process) close(timeout time.Duration) error {
 	}
 	return nil
 }
+
+// lineError is a framing error: its text, and errBadLine for errors.Is.
+type lineError struct{ msg string }
+
+func (e lineError) Error() string        { return e.msg }
+func (e lineError) Is(target error) bool { return target == errBadLine }
 
 func quote(b []byte) string {
 	const n = 80
