@@ -1,7 +1,10 @@
-// Package httpdriver is the "http" driver: the four driver operations as
-// JSON POSTs to an application's internal API (url + "/authenticate",
-// "/user_model", "/authorize", "/repopath"; contrib/drivers/PROTOCOL.md).
-// It is configured by
+// Package httpdriver is the "http" driver's client: the four driver
+// operations as JSON POSTs to an application's internal API (url +
+// "/authenticate", "/user_model", "/authorize", "/repopath";
+// contrib/drivers/PROTOCOL.md). It links net/http, so only
+// cmd/gitserver-http-driver uses it; gitserver registers "http" with
+// internal/httpdriver/httpconf, which runs that program. It is
+// configured by
 //
 //	driver = "http"
 //
@@ -28,45 +31,23 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/execdriver/wire"
+	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/shim"
 )
 
 // DefaultTimeout bounds one request when the config sets no timeout.
-const DefaultTimeout = 5 * time.Second
+const DefaultTimeout = httpconf.DefaultTimeout
 
-func init() {
-	shim.Register("http", func(cfg shim.DriverConfig) (shim.Driver, error) {
-		s := Settings{Timeout: config.Duration(DefaultTimeout)}
-		if err := cfg.DecodeSettings(&s); err != nil {
-			return nil, err
-		}
-		return New(s)
-	})
-}
-
-// Settings is the [drivers.http] table.
-type Settings struct {
-	// URL is the API's base; operations are POSTed to URL + "/" + op.
-	URL string `toml:"url"`
-	// TokenFile, when set, holds a bearer token (absolute path).
-	TokenFile string `toml:"token_file"`
-	// CAFile, when set, is the only CA trusted (PEM, absolute path).
-	CAFile string `toml:"ca_file"`
-	// Timeout bounds each request.
-	Timeout config.Duration `toml:"timeout"`
-}
+// Settings is the [drivers.http] table, checked by httpconf.
+type Settings = httpconf.Settings
 
 // Driver is the http driver. Its methods are safe for concurrent use.
 type Driver struct {
@@ -81,10 +62,10 @@ var _ shim.Driver = (*Driver)(nil)
 
 // New checks s, reads the token and CA files, and returns the driver.
 func New(s Settings) (*Driver, error) {
-	if s.Timeout <= 0 {
-		return nil, fmt.Errorf("httpdriver: [drivers.http] timeout %v must be positive", time.Duration(s.Timeout))
+	if err := s.Check(); err != nil {
+		return nil, err
 	}
-	base, err := checkURL(s.URL)
+	base, err := httpconf.BaseURL(s.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -114,39 +95,7 @@ func New(s Settings) (*Driver, error) {
 	return d, nil
 }
 
-// checkURL wants https, or http to a loopback address.
-func checkURL(raw string) (string, error) {
-	if raw == "" {
-		return "", errors.New(`httpdriver: [drivers.http] url is empty; set url = "https://app.internal/gitserver"`)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("httpdriver: url: %w", err)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Host == "" {
-		return "", fmt.Errorf("httpdriver: url %q: want scheme://host[:port][/path], without user, query or fragment", raw)
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
-	default:
-		return "", fmt.Errorf("httpdriver: url %q: use https (plain http only to a loopback address)", raw)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func readToken(path string) (string, error) {
-	if err := privateFile(path); err != nil {
-		return "", err
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("httpdriver: token_file: %w", err)
@@ -156,21 +105,6 @@ func readToken(path string) (string, error) {
 		return "", fmt.Errorf("httpdriver: token_file %s: want one line holding the token", path)
 	}
 	return tok, nil
-}
-
-// privateFile wants an absolute path to a file others cannot read.
-func privateFile(path string) error {
-	if !strings.HasPrefix(path, "/") {
-		return fmt.Errorf("httpdriver: token_file %s: give an absolute path", path)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("httpdriver: token_file: %w", err)
-	}
-	if fi.Mode().Perm()&0o004 != 0 {
-		return fmt.Errorf("httpdriver: token_file %s has mode %v: others can read the token; chmod 640 %s", path, fi.Mode().Perm(), path)
-	}
-	return nil
 }
 
 func readCA(path string) (*x509.CertPool, error) {

@@ -1,12 +1,7 @@
 package httpdriver_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/pem"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,100 +10,18 @@ import (
 
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/drivertest"
-	"github.com/gitserver/gitserver/internal/execdriver/wire"
 	"github.com/gitserver/gitserver/internal/httpdriver"
 	"github.com/gitserver/gitserver/shim"
 )
 
-const token = "test-token-never-for-production"
-
-// app is an application's internal API holding the drivertest scenario,
-// or misbehaving as fault says.
-type app struct {
-	root  string
-	fault string
-}
-
-func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer "+token {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	var req wire.Request
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	switch a.fault {
-	case "hang":
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-		return
-	case "garbage":
-		w.Write([]byte("<html>maintenance</html>"))
-		return
-	case "crash":
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	case "oversize":
-		w.Write([]byte(`{"user":"` + strings.Repeat("a", 2<<20) + `"}`))
-		return
-	case "redirect":
-		http.Redirect(w, r, "/elsewhere", http.StatusFound)
-		return
-	}
-	json.NewEncoder(w).Encode(a.answer(strings.TrimPrefix(r.URL.Path, "/api/"), &req))
-}
-
-func (a *app) answer(op string, req *wire.Request) map[string]any {
-	if a.fault == "outside" {
-		return map[string]any{"user": "alice", "model": map[string]string{"user": "alice"}, "allow": true, "path": "/etc"}
-	}
-	name := strings.TrimSuffix(strings.Trim(req.Path, "/"), ".git")
-	switch op {
-	case wire.OpAuthenticate:
-		if !bytes.Equal(req.Key, drivertest.Alice().Credentials.Key) {
-			return map[string]any{"error": wire.CodeUnknownKey}
-		}
-		return map[string]any{"user": drivertest.User}
-	case wire.OpUserModel:
-		if req.User != drivertest.User {
-			return map[string]any{"error": wire.CodeUnknownUser}
-		}
-		return map[string]any{"model": map[string]string{"user": req.User}}
-	case wire.OpAuthorize:
-		var m struct{ User string }
-		json.Unmarshal(req.Model, &m)
-		for _, g := range drivertest.Grants {
-			if g.User == m.User && g.Repo == name && (g.Write || req.Command != shim.ReceivePack) {
-				return map[string]any{"allow": true, "rule": "grant " + g.Repo}
-			}
-		}
-		return map[string]any{"allow": false}
-	case wire.OpRepoPath:
-		return map[string]any{"path": filepath.Join(a.root, name+".git")}
-	}
-	return map[string]any{"error": "failed", "message": "unknown op " + op}
-}
+type app = drivertest.API
 
 // server starts the app over TLS and returns settings that reach it,
 // trusting only its certificate.
 func server(t *testing.T, a *app) httpdriver.Settings {
 	t.Helper()
-	srv := httptest.NewTLSServer(a)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tok := filepath.Join(dir, "token")
-	if err := os.WriteFile(tok, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return httpdriver.Settings{URL: srv.URL + "/api/", TokenFile: tok, CAFile: ca, Timeout: config.Duration(2 * time.Second)}
+	srv := drivertest.ServeTLS(t, a)
+	return httpdriver.Settings{URL: srv.URL, TokenFile: srv.TokenFile, CAFile: srv.CAFile, Timeout: config.Duration(2 * time.Second)}
 }
 
 func open(t *testing.T, s httpdriver.Settings) *httpdriver.Driver {
@@ -122,11 +35,11 @@ func open(t *testing.T, s httpdriver.Settings) *httpdriver.Driver {
 
 func TestContract(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "repos")
-	good := server(t, &app{root: root})
+	good := server(t, &app{Root: root})
 	drivertest.Run(t, func(t *testing.T) shim.Driver { return open(t, good) }, drivertest.Fixture{
 		Root: root,
 		Faulty: func(t *testing.T, f drivertest.Fault) shim.Driver {
-			s := server(t, &app{root: root, fault: f.String()})
+			s := server(t, &app{Root: root, Fault: f.String()})
 			s.Timeout = config.Duration(500 * time.Millisecond)
 			return open(t, s)
 		},
@@ -141,10 +54,10 @@ func TestFailuresDeny(t *testing.T) {
 		app  *app
 		want string
 	}{
-		{"no token", func(s *httpdriver.Settings) { s.TokenFile = "" }, &app{root: root}, "status 401"},
-		{"system CAs only", func(s *httpdriver.Settings) { s.CAFile = "" }, &app{root: root}, "certificate"},
-		{"redirect", nil, &app{root: root, fault: "redirect"}, "status 302"},
-		{"crash", nil, &app{root: root, fault: "crash"}, "status 500"},
+		{"no token", func(s *httpdriver.Settings) { s.TokenFile = "" }, &app{Root: root}, "status 401"},
+		{"system CAs only", func(s *httpdriver.Settings) { s.CAFile = "" }, &app{Root: root}, "certificate"},
+		{"redirect", nil, &app{Root: root, Fault: "redirect"}, "status 302"},
+		{"crash", nil, &app{Root: root, Fault: "crash"}, "status 500"},
 	} {
 		s := server(t, tt.app)
 		if tt.edit != nil {

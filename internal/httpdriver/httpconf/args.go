@@ -1,0 +1,49 @@
+package httpconf
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gitserver/gitserver/internal/config"
+)
+
+// Args are the helper's arguments for s: --name=value, so that no value
+// is ever read as a flag.
+func (s Settings) Args() []string {
+	args := []string{"--url=" + s.URL}
+	if s.TokenFile != "" {
+		args = append(args, "--token-file="+s.TokenFile)
+	}
+	if s.CAFile != "" {
+		args = append(args, "--ca-file="+s.CAFile)
+	}
+	return append(args, "--timeout="+time.Duration(s.Timeout).String())
+}
+
+// ParseArgs reads the helper's arguments, as Args writes them, and
+// checks the settings. Usage and errors go to stderr.
+func ParseArgs(args []string, stderr io.Writer) (Settings, error) {
+	fs := flag.NewFlagSet(HelperName, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s --url=URL [--token-file=FILE] [--ca-file=FILE] [--timeout=5s]\n\n"+
+			"Serves gitserver's driver protocol on stdin and stdout with POSTs to URL.\n"+
+			"gitserver runs it for driver = \"http\"; see contrib/drivers/PROTOCOL.md.\n\n", HelperName)
+		fs.PrintDefaults()
+	}
+	var s Settings
+	fs.StringVar(&s.URL, "url", "", "the API's base URL: https, or http to a loopback address")
+	fs.StringVar(&s.TokenFile, "token-file", "", "file holding the bearer token (absolute path, not readable by others)")
+	fs.StringVar(&s.CAFile, "ca-file", "", "PEM file of the only CAs trusted (absolute path)")
+	timeout := fs.Duration("timeout", DefaultTimeout, "bound on each request")
+	if err := fs.Parse(args); err != nil {
+		return Settings{}, err
+	}
+	if fs.NArg() > 0 {
+		return Settings{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	s.Timeout = config.Duration(*timeout)
+	return s, s.Check()
+}
