@@ -14,6 +14,7 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -67,10 +68,16 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 }
 
 // driverHint says how to fix a driver that does not open. An exec
-// driver's program must be as safe from others as gitserver itself.
+// driver's program, and the http driver's helper, must be as safe from
+// others as gitserver itself.
 func driverHint(err error) string {
 	var unsafe *execdriver.UnsafeCommandError
-	if errors.As(err, &unsafe) {
+	switch {
+	case errors.Is(err, httpconf.ErrNoHelper):
+		return "driver = \"http\" runs " + httpconf.HelperName + " from gitserver's directory: build both with CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/ ./cmd/..."
+	case errors.As(err, &unsafe) && filepath.Base(unsafe.Path) == httpconf.HelperName:
+		return "install " + httpconf.HelperName + " as root beside gitserver: install -o root -g root -m 755 " + httpconf.HelperName + " " + filepath.Dir(unsafe.Path) + "/"
+	case errors.As(err, &unsafe):
 		return "install the driver as root where only root can write: install -o root -g root -m 755 DRIVER /usr/local/libexec/gitserver/"
 	}
 	return `fix the driver's [drivers.NAME] table, or set driver = "file" in the config`

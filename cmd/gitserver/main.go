@@ -13,7 +13,7 @@ import (
 
 	_ "github.com/gitserver/gitserver/internal/execdriver"
 	_ "github.com/gitserver/gitserver/internal/filedriver"
-	_ "github.com/gitserver/gitserver/internal/httpdriver"
+	_ "github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 )
 
 // CLI is the command line. One file per subcommand holds its struct.
