@@ -318,3 +318,27 @@ func TestLockTimeout(t *testing.T) {
 		t.Errorf("Lookup after unlock = %v", err)
 	}
 }
+
+func TestRemoveOwn(t *testing.T) {
+	s := newStore(t)
+	a1, a2, b := testKey(1).Fingerprint, testKey(2).Fingerprint, testKey(3).Fingerprint
+	if err := s.RemoveOwn("alice", a1, true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RemoveOwn on no store = %v, want ErrNotFound", err)
+	}
+	mustAdd(t, s, rec("alice", 1), rec("alice", 2), rec("bob", 3))
+	if err := s.RemoveOwn("alice", b, false); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RemoveOwn(alice, bob's key) = %v, want ErrNotFound", err)
+	}
+	if err := s.RemoveOwn("alice", a1, true); err != nil {
+		t.Errorf("RemoveOwn(alice, a1) = %v", err)
+	}
+	if err := s.RemoveOwn("alice", a2, true); !errors.Is(err, ErrLastKey) {
+		t.Errorf("RemoveOwn(alice, last key) = %v, want ErrLastKey", err)
+	}
+	if err := s.RemoveOwn("bob", b, false); err != nil {
+		t.Errorf("RemoveOwn(bob, last key, keepLast false) = %v", err)
+	}
+	if _, err := s.Lookup(a2); err != nil {
+		t.Errorf("alice's last key is gone: %v", err)
+	}
+}

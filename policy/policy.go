@@ -18,7 +18,7 @@
 // (clone, fetch, archive), write (push new refs and fast-forwards), force
 // (also non-fast-forward updates and deletes), create (also create a
 // missing repository by pushing to it) and admin (also manage other
-// users' keys over SSH).
+// users' keys over SSH; see IsAdmin).
 //
 // Repository patterns match canonical names such as "owner/repo": "*"
 // matches within one /-separated segment, "**" as a whole segment matches

@@ -14,9 +14,10 @@ import (
 // say nothing about paths, rules or whether a repository exists.
 const (
 	MsgDenied      = "gitserver: repository not found or access denied"
-	MsgBadCommand  = "gitserver: unsupported command; use git clone, fetch, push or archive with a repository path"
+	MsgBadCommand  = "gitserver: unsupported command; use git clone, fetch, push or archive with a repository path, or run 'help'"
 	MsgBadName     = "gitserver: invalid repository name (letters, digits and ._+@- in /-separated parts, no leading . or -)"
 	MsgUnavailable = "gitserver: service unavailable, try again later"
+	MsgBadBuiltin  = "gitserver: invalid command; run 'help' for the commands and their arguments"
 )
 
 // ClientError is a refusal: Msg goes to the client, Err to the operator's
@@ -52,6 +53,9 @@ type Plan struct {
 	Rule string // what the driver said decided
 	Argv []string
 	Env  []string
+	// Builtin is set, with Verb its name and nothing else, when Plan
+	// returns ErrBuiltin: the request is a built-in command, not git.
+	Builtin *Builtin
 }
 
 // Shim turns requests into plans: parse, authorize, resolve.
@@ -73,10 +77,19 @@ type Shim struct {
 }
 
 // Plan checks req and returns how to run it. A refusal is a *ClientError;
-// ErrNoCommand means an interactive login (the caller prints Greeting).
+// ErrNoCommand means an interactive login (the caller prints Greeting);
+// ErrBuiltin, with a Plan whose Builtin is set, a built-in command, which
+// the caller runs itself (the command checks access on its own).
 // Authorization comes before any look at the disk, so a denied user learns
 // nothing about which repositories exist.
 func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
+	if IsBuiltin(req.Command) {
+		b, err := ParseBuiltin(req.Command)
+		if err != nil {
+			return nil, &ClientError{MsgBadBuiltin, err}
+		}
+		return &Plan{Verb: b.String(), Builtin: &b}, ErrBuiltin
+	}
 	cmd, err := ParseCommand(req.Command)
 	if errors.Is(err, ErrNoCommand) {
 		return nil, err

@@ -112,6 +112,14 @@ func TestPlan(t *testing.T) {
 	if _, err := s.Plan(context.Background(), Request{User: "alice"}); !errors.Is(err, ErrNoCommand) {
 		t.Errorf("Plan(no command) = %v, want ErrNoCommand", err)
 	}
+	p, err := s.Plan(context.Background(), Request{User: "alice", Command: "keys list --user bob"})
+	if !errors.Is(err, ErrBuiltin) || p == nil || p.Builtin == nil || p.Verb != "keys list" || p.Builtin.User != "bob" || p.Argv != nil {
+		t.Errorf("Plan(keys list --user bob) = %+v, %v, want a builtin plan and ErrBuiltin", p, err)
+	}
+	var ce *ClientError
+	if _, err := s.Plan(context.Background(), Request{User: "alice", Command: "info ../x"}); !errors.As(err, &ce) || ce.Msg != MsgBadBuiltin {
+		t.Errorf("Plan(info ../x) = %v, want %q", err, MsgBadBuiltin)
+	}
 }
 
 func TestPlanArgvVerbs(t *testing.T) {

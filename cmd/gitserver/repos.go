@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/shim"
@@ -157,23 +156,10 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 
 func listRepos(root string) ([]repoJSON, error) {
 	list := []repoJSON{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() || p == root || !strings.HasSuffix(p, ".git") {
-			return nil
-		}
-		if _, err := os.Stat(filepath.Join(p, "HEAD")); err != nil {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		creator, _ := filedriver.ReadCreator(p)
-		list = append(list, repoJSON{Name: strings.TrimSuffix(filepath.ToSlash(rel), ".git"), Path: p, Creator: creator})
-		return filepath.SkipDir
+	err := filedriver.WalkRepos(root, func(name, dir string) error {
+		creator, _ := filedriver.ReadCreator(dir)
+		list = append(list, repoJSON{Name: name, Path: dir, Creator: creator})
+		return nil
 	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("repos root %s does not exist; run 'gitserver init'", root)
-	}
 	return list, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/gitserver/gitserver/internal/builtin"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -79,6 +80,9 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.Greeting(req.User))
 		return exitError(1)
 	}
+	if errors.Is(err, shim.ErrBuiltin) {
+		return runBuiltin(e, log, s, req, plan, start)
+	}
 	if err != nil {
 		logRefusal(log, req, plan, err, start)
 		var ce *shim.ClientError
@@ -92,6 +96,18 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 	code := runGit(e, plan)
 	log.Info("request", "command", plan.Verb, "repo", plan.Name, "decision", "allow",
 		"rule", plan.Rule, "exit", code, "duration", time.Since(start))
+	if code != 0 {
+		return exitError(code)
+	}
+	return nil
+}
+
+// runBuiltin runs a built-in command (help, info, keys...) on this
+// process's stdio and logs one line for it.
+func runBuiltin(e *env, log hclog.Logger, s *shim.Shim, req shim.Request, plan *shim.Plan, start time.Time) error {
+	code, err := builtin.Run(e.ctx, builtin.Env{Driver: s.Driver, Root: s.Root, Req: req, Cmd: *plan.Builtin,
+		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+	log.Info("request", append(builtin.LogArgs(*plan.Builtin, code, err), "duration", time.Since(start))...)
 	if code != 0 {
 		return exitError(code)
 	}

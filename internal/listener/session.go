@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/gitserver/gitserver/internal/builtin"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -115,6 +116,12 @@ func (c *conn) exec(ch ssh.Channel, command, protocol string) int {
 		c.log.Info("interactive login refused")
 		fmt.Fprintln(ch.Stderr(), shim.Greeting(c.user))
 		return 1
+	}
+	if errors.Is(err, shim.ErrBuiltin) {
+		code, err := builtin.Run(c.ctx, builtin.Env{Driver: c.gen.setup.Shim.Driver, Root: c.gen.setup.Shim.Root,
+			Req: req, Cmd: *plan.Builtin, Stdin: ch, Stdout: ch, Stderr: ch.Stderr()})
+		c.log.Info("request", append(builtin.LogArgs(*plan.Builtin, code, err), "duration", time.Since(start))...)
+		return code
 	}
 	if err != nil {
 		c.refused(ch, req, plan, err, start)

@@ -1,0 +1,143 @@
+// Package builtin runs gitserver's built-in SSH commands (help, whoami,
+// info, keys), the same for 'gitserver shell' behind sshd and for the
+// built-in server. shim.Plan recognises and parses them (shim.ErrBuiltin);
+// Run carries them out.
+//
+// # Security
+//
+// The user is the one the driver authenticated; nothing the client sends
+// changes it. Commands that read the policy or the key store need a
+// driver that implements Backend (the file driver); other drivers answer
+// "not supported". "keys ... --user NAME" for a NAME other than one's own
+// needs Policy.IsAdmin. A user may only ever remove their own keys
+// (keys.Store.RemoveOwn, one transaction) and not their last one, so that
+// nobody locks themselves out by accident. Messages to the client never
+// hold paths, rules or other users' names; the returned error is for the
+// operator's log.
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/policy"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// Backend is what the commands need from a driver besides shim.Driver:
+// the policy and the key store. It is optional; the file driver has it.
+type Backend interface {
+	Policy() (*policy.Policy, error)
+	KeyStore() *keys.Store
+}
+
+// Messages the client sees.
+const (
+	MsgUnsupported = "gitserver: this command is not available on this server"
+	MsgNotAdmin    = "gitserver: permission denied (--user needs admin access)"
+)
+
+// Env is one built-in command to run and what it runs with.
+type Env struct {
+	Driver shim.Driver  // the request's driver; a Backend for most commands
+	Root   string       // the repository root, for info
+	Req    shim.Request // who asks (Req.User, Req.Key)
+	Cmd    shim.Builtin // what, as shim.ParseBuiltin returned it
+	Stdin  io.Reader    // key lines for "keys add"
+	Stdout io.Writer
+	Stderr io.Writer // short client messages
+}
+
+// Run runs e.Cmd and returns its exit code and, when it refused or
+// failed, an error with the detail for the operator's log. The client
+// has already been told, briefly, on e.Stderr.
+func Run(ctx context.Context, e Env) (int, error) {
+	var err error
+	switch e.Cmd.Name {
+	case shim.BuiltinHelp:
+		_, err = io.WriteString(e.Stdout, Help)
+	case shim.BuiltinWhoami:
+		_, err = fmt.Fprintf(e.Stdout, "user %s\nkey  %s\n", e.Req.User, e.Req.Key)
+	case shim.BuiltinInfo:
+		err = info(ctx, e)
+	case shim.BuiltinKeys:
+		err = keysCmd(e)
+	default:
+		err = fail(e, shim.MsgBadBuiltin, fmt.Errorf("unknown built-in %q", e.Cmd.Name))
+	}
+	if err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+// Help is the text of "help".
+const Help = `gitserver commands (ssh git@HOST COMMAND):
+  info [PATTERN]                  repositories you can reach: R read, W write,
+                                  F force (rewind, delete), C create by pushing;
+                                  PATTERN is a glob such as 'team/*' or 'team/**'
+  whoami                          your user name and the key you logged in with
+  keys list [--user NAME]         list your keys
+  keys add [--user NAME]          add the key lines read from stdin (all or nothing)
+  keys remove [--user NAME] FP    remove one of your keys (not your last one)
+  help                            this text
+--user NAME acts on NAME's keys and needs admin access.
+git clone, fetch, push and archive work with a repository path, e.g.
+  git clone git@HOST:team/project.git
+`
+
+// clientError is a refusal: msg was shown to the client, err is for the
+// operator.
+type clientError struct {
+	msg string
+	err error
+}
+
+func (e *clientError) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *clientError) Unwrap() error { return e.err }
+
+// fail tells the client msg and returns err, with msg, for the log.
+func fail(e Env, msg string, err error) error {
+	fmt.Fprintln(e.Stderr, msg)
+	return &clientError{msg, err}
+}
+
+// backend returns the driver's Backend and its policy, or tells the
+// client the command is not available.
+func backend(e Env) (Backend, *policy.Policy, error) {
+	b, ok := e.Driver.(Backend)
+	if !ok {
+		return nil, nil, fail(e, MsgUnsupported, fmt.Errorf("driver %T has no policy or key store", e.Driver))
+	}
+	pol, err := b.Policy()
+	if err != nil {
+		return nil, nil, fail(e, shim.MsgUnavailable, err)
+	}
+	return b, pol, nil
+}
+
+// errDenied is the logged reason for a refused --user.
+var errDenied = errors.New("--user by a non-admin")
+
+// LogArgs are the key-value pairs of the operator's one log line for a
+// built-in command that ended with code and err.
+func LogArgs(cmd shim.Builtin, code int, err error) []any {
+	decision := "allow"
+	if err != nil {
+		decision = "deny"
+	}
+	args := []any{"command", cmd.String(), "decision", decision, "exit", code}
+	if cmd.User != "" {
+		args = append(args, "target_user", cmd.User)
+	}
+	if cmd.Arg != "" {
+		args = append(args, "arg", cmd.Arg)
+	}
+	if err != nil {
+		args = append(args, "error", err)
+	}
+	return args
+}

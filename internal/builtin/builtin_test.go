@@ -1,0 +1,218 @@
+package builtin
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// Test-only keys: never use them anywhere else.
+const (
+	alicePub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAGRKgPSZQQ3u4mGRtJfRESU72NQIHQd8D8RVbN9eZVk alice@test-only"
+	bobPub   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFS1HzihpNZA/OPVxXva6y9cDyrk6/zhxJTH/hqKPwRX bob@test-only"
+)
+
+const testPolicy = `
+[[rule]]
+repos  = ["**"]
+users  = ["root"]
+access = "admin"
+
+[[rule]]
+repos  = ["users/{user}/**"]
+users  = ["@all"]
+access = "create"
+
+[[rule]]
+repos  = ["team/*"]
+users  = ["alice"]
+access = "write"
+
+[[rule]]
+repos  = ["team/*", "public/*"]
+users  = ["@all"]
+access = "read"
+`
+
+type fixture struct {
+	t     *testing.T
+	drv   *filedriver.Driver
+	root  string
+	store *keys.Store
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "repos")
+	pol := filepath.Join(dir, "policy.toml")
+	if err := os.WriteFile(pol, []byte(testPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"team/app", "team/lib", "public/www", "secret/x", "users/bob/y"} {
+		if out, err := exec.Command("git", "init", "-q", "--bare", filepath.Join(root, name+".git")).CombinedOutput(); err != nil {
+			t.Fatalf("git init: %v\n%s", err, out)
+		}
+	}
+	f := &fixture{t: t, root: root, drv: filedriver.New(shim.DriverConfig{Repos: root, DataDir: dir, Policy: pol})}
+	f.store = f.drv.KeyStore()
+	f.add("alice", alicePub)
+	f.add("bob", bobPub)
+	return f
+}
+
+func (f *fixture) add(user, line string) keys.Key {
+	f.t.Helper()
+	k, err := keys.ParseLine(line)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.store.Add([]keys.Record{{User: user, Key: k}}); err != nil {
+		f.t.Fatal(err)
+	}
+	return k
+}
+
+// run runs command as user and returns stdout, stderr and the exit code.
+func (f *fixture) run(user, command, stdin string) (string, string, int) {
+	f.t.Helper()
+	b, err := shim.ParseBuiltin(command)
+	if err != nil {
+		f.t.Fatalf("ParseBuiltin(%q): %v", command, err)
+	}
+	var out, errb bytes.Buffer
+	code, _ := Run(context.Background(), Env{Driver: f.drv, Root: f.root, Req: shim.Request{User: user, Key: "SHA256:k"},
+		Cmd: b, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb})
+	return out.String(), errb.String(), code
+}
+
+func newKeyLine(t *testing.T, comment string) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment
+}
+
+func TestInfo(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		user, cmd string
+		want      []string
+		not       []string
+	}{
+		{"alice", "info", []string{"hello alice, this is gitserver", " R W    \tteam/app", " R      \tpublic/www", "       C\tusers/{user}/**"}, []string{"secret/x", "users/bob/y"}},
+		{"bob", "info", []string{" R      \tteam/app", " R W F  \tusers/bob/y"}, []string{"secret"}},
+		{"alice", "info team/*", []string{"team/app", "team/lib"}, []string{"public", "users/{user}"}},
+		{"root", "info **", []string{" R W F  \tsecret/x"}, nil},
+	} {
+		out, errOut, code := f.run(tt.user, tt.cmd, "")
+		if code != 0 {
+			t.Fatalf("%s %q: exit %d: %s", tt.user, tt.cmd, code, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s %q: output lacks %q:\n%s", tt.user, tt.cmd, w, out)
+			}
+		}
+		for _, w := range tt.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%s %q: output has %q:\n%s", tt.user, tt.cmd, w, out)
+			}
+		}
+	}
+}
+
+func TestHelpWhoami(t *testing.T) {
+	f := newFixture(t)
+	if out, _, code := f.run("alice", "help", ""); code != 0 || !strings.Contains(out, "keys add") {
+		t.Errorf("help = %d %q", code, out)
+	}
+	if out, _, code := f.run("alice", "whoami", ""); code != 0 || out != "user alice\nkey  SHA256:k\n" {
+		t.Errorf("whoami = %d %q", code, out)
+	}
+}
+
+func TestKeysSelfService(t *testing.T) {
+	f := newFixture(t)
+	line := newKeyLine(t, "laptop")
+	k, _ := keys.ParseLine(line)
+	out, errOut, code := f.run("alice", "keys add", line+"\n")
+	if code != 0 || !strings.Contains(out, "added "+k.Fingerprint) {
+		t.Fatalf("keys add = %d %q %q", code, out, errOut)
+	}
+	if out, _, _ := f.run("alice", "keys list", ""); !strings.Contains(out, k.Fingerprint) || !strings.Contains(out, "laptop") || strings.Count(out, "\n") != 2 {
+		t.Errorf("keys list = %q", out)
+	}
+	// All or nothing: one bad line adds nothing.
+	other := newKeyLine(t, "x")
+	if _, errOut, code := f.run("alice", "keys add", other+"\nnot a key\n"); code == 0 || !strings.Contains(errOut, "stdin:line 2") {
+		t.Errorf("keys add with a bad line = %d %q", code, errOut)
+	}
+	// Bob's key cannot be added by alice, and the message names nobody.
+	if _, errOut, code := f.run("alice", "keys add", bobPub+"\n"); code == 0 || strings.Contains(errOut, "bob") {
+		t.Errorf("keys add of bob's key = %d %q", code, errOut)
+	}
+	bob, _ := keys.ParseLine(bobPub)
+	if _, errOut, code := f.run("alice", "keys remove "+bob.Fingerprint, ""); code == 0 || !strings.Contains(errOut, "no such key") {
+		t.Errorf("alice removing bob's key = %d %q", code, errOut)
+	}
+	if _, errOut, code := f.run("bob", "keys remove "+bob.Fingerprint, ""); code == 0 || !strings.Contains(errOut, "last key") {
+		t.Errorf("bob removing his last key = %d %q", code, errOut)
+	}
+	if out, errOut, code := f.run("alice", "keys remove "+k.Fingerprint, ""); code != 0 || !strings.Contains(out, "removed") {
+		t.Errorf("alice removing her key = %d %q %q", code, out, errOut)
+	}
+	if _, err := f.store.Lookup(bob.Fingerprint); err != nil {
+		t.Errorf("bob's key is gone: %v", err)
+	}
+}
+
+func TestKeysOtherUser(t *testing.T) {
+	f := newFixture(t)
+	if _, errOut, code := f.run("alice", "keys list --user bob", ""); code == 0 || errOut != MsgNotAdmin+"\n" {
+		t.Errorf("non-admin keys list --user bob = %d %q", code, errOut)
+	}
+	if out, _, code := f.run("alice", "keys list --user alice", ""); code != 0 || !strings.Contains(out, "SHA256:") {
+		t.Errorf("keys list --user self = %d %q", code, out)
+	}
+	f.add("root", newKeyLine(t, "root"))
+	if out, _, code := f.run("root", "keys list --user bob", ""); code != 0 || !strings.Contains(out, "SHA256:mS+dKs0rUEd1LoLULONshy/nSUXLr/znzJ94bSPA+s8") {
+		t.Errorf("admin keys list --user bob = %d %q", code, out)
+	}
+	bob, _ := keys.ParseLine(bobPub)
+	if _, errOut, code := f.run("root", "keys remove --user bob "+bob.Fingerprint, ""); code != 0 {
+		t.Errorf("admin removing bob's last key = %d %q", code, errOut)
+	}
+}
+
+// noBackend is a driver without a policy or key store.
+type noBackend struct{ shim.Driver }
+
+func TestUnsupportedDriver(t *testing.T) {
+	for _, cmd := range []string{"info", "keys list"} {
+		b, _ := shim.ParseBuiltin(cmd)
+		var out, errb bytes.Buffer
+		code, err := Run(context.Background(), Env{Driver: noBackend{}, Req: shim.Request{User: "alice"}, Cmd: b, Stdout: &out, Stderr: &errb})
+		if code == 0 || err == nil || errb.String() != MsgUnsupported+"\n" {
+			t.Errorf("%s with a driver without Backend = %d %v %q", cmd, code, err, errb.String())
+		}
+	}
+}
