@@ -2,7 +2,6 @@ package keys
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,7 +11,7 @@ import (
 
 // The file holds two buckets, changed together in every transaction:
 //
-//	keys:  fingerprint → encoded record (see storedRecord)
+//	keys:  fingerprint → encoded record (see encodeRecord)
 //	users: user + "\x00" + fingerprint → empty
 //
 // Lookup is one Get in keys. users serves List and RemoveUser by a prefix
@@ -247,16 +246,6 @@ func del(kb, ub *bolt.Bucket, user, fp string) error {
 		return err
 	}
 	return ub.Delete(userKey(user, fp))
-}
-
-// storedUser returns the user of an encoded record without the checks of
-// decodeRecord, so that even a damaged record can be removed.
-func storedUser(v []byte) string {
-	var s struct {
-		User string `json:"user"`
-	}
-	_ = json.Unmarshal(v, &s)
-	return s.User
 }
 
 // userKey returns the key of the users bucket for user and fp.
