@@ -23,6 +23,7 @@ type CLI struct {
 	Init           InitCmd           `cmd:"" help:"Write a starter config and policy, create the repository and data directories."`
 	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
 	Repos          ReposCmd          `cmd:"" help:"Create and list repositories."`
+	Import         ImportCmd         `cmd:"" help:"Import users, keys and access rules from another git server (gitolite)."`
 	Access         AccessCmd         `cmd:"" help:"Explain whether USER may read or write REPO, and which rule decides."`
 	Check          CheckCmd          `cmd:"" help:"Check config, policy, key store, owners and modes; print each problem with a hint."`
 	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd_config block that puts gitserver behind OpenSSH."`

@@ -1,0 +1,145 @@
+package gitolite
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gitserver/gitserver/policy"
+)
+
+func TestTranslateAgreesWithGitolite(t *testing.T) {
+	f, err := os.Open("testdata/gitolite.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Translate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse("translated", strings.NewReader(res.Policy))
+	if err != nil {
+		t.Fatalf("policy.Parse: %v\n%s", err, res.Policy)
+	}
+	const (
+		read   = policy.RefOp(0) // a whole-repository read
+		push   = policy.RefOp(100)
+		ff     = policy.RefFastForward
+		create = policy.RefCreate
+		rewind = policy.RefRewind
+		delete = policy.RefDelete
+		mkrepo = policy.RefOp(101) // create the repository by pushing
+	)
+	// Answers per gitolite's documented rules.
+	for _, tt := range []struct {
+		user, repo, creator, ref string
+		op                       policy.RefOp
+		want                     bool
+	}{
+		{"root", "gitolite-admin", "", "", read, true},
+		{"root", "gitolite-admin", "", "refs/heads/master", rewind, true},
+		{"alice", "gitolite-admin", "", "", read, false},
+		{"carol", "tools", "", "", read, true},
+		{"carol", "tools", "", "", push, false},
+		{"alice", "tools", "", "", push, true},
+		{"alice", "tools", "", "refs/heads/main", ff, true},
+		{"alice", "tools", "", "refs/heads/main", rewind, false},
+		{"bob", "foo", "", "", read, true},
+		{"bob", "foo", "", "", push, true},
+		{"bob", "foo", "", "refs/heads/master", ff, false},
+		{"bob", "foo", "", "refs/heads/dev", ff, true},
+		{"bob", "foo", "", "refs/heads/dev", rewind, false},
+		{"alice", "foo", "", "refs/heads/master", rewind, true},
+		{"carol", "foo", "", "", read, true},
+		{"carol", "foo", "", "", push, false},
+		{"carol", "foo", "", "refs/heads/x", create, false},
+		{"bob", "bar", "", "refs/heads/master", ff, true},
+		{"bob", "bar", "", "refs/heads/master-old", create, true}, // refexes are prefixes
+		{"bob", "bar", "", "refs/heads/feature", create, false},
+		{"bob", "bar", "", "refs/tags/v1", create, false},
+		{"alice", "bar", "", "refs/tags/v1", create, true},
+		{"alice", "bar", "", "refs/tags/v1", delete, true},
+		{"alice", "bar", "", "refs/heads/master", ff, false},
+		{"alice", "bar", "", "", push, true},
+		{"dave", "bar", "", "", read, true},
+		{"dave", "bar", "", "", push, false},
+		{"alice", "users/alice/p", "alice", "", read, true},
+		{"alice", "users/alice/p", "alice", "refs/heads/main", rewind, true},
+		{"bob", "users/alice/p", "alice", "", read, true},
+		{"bob", "users/alice/p", "alice", "", push, false},
+		{"carol", "users/alice/p", "alice", "", read, false},
+		{"carol", "users/carol/new", "carol", "", mkrepo, true},
+		{"carol", "users/alice/new", "carol", "", mkrepo, false},
+		{"alice", "baz", "", "refs/heads/main", ff, true},
+		{"alice", "baz", "", "refs/heads/main", rewind, false},
+		{"alice", "qux", "", "", read, false},
+		{"alice", "nothere", "", "", read, false},
+	} {
+		q := policy.Request{User: tt.user, Repo: tt.repo, Creator: tt.creator, Ref: tt.ref}
+		switch tt.op {
+		case read:
+			q.Want = policy.Read
+		case push:
+			q.Want = policy.Write
+		case mkrepo:
+			q.Want = policy.Create
+		default:
+			q.Want = tt.op.Want()
+		}
+		if got := pol.Check(q); got.Allow != tt.want {
+			t.Errorf("%s %s %s %v (creator %q): %v, want allow=%v", tt.user, tt.repo, tt.ref, q.Want, tt.creator, got, tt.want)
+		}
+	}
+	warns := ""
+	for _, w := range res.Warnings {
+		warns += w.String() + "\n"
+	}
+	for _, want := range []string{"line 33: option deny-rules", "line 34: config", "VREF", "RWD", "include", "line 30: RW here comes before"} {
+		if !strings.Contains(warns, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warns)
+		}
+	}
+	if strings.Contains(warns, "line 11:") {
+		t.Errorf("a rewind warning for RW on other repositories:\n%s", warns)
+	}
+	if t.Failed() {
+		t.Logf("warnings:\n%s\npolicy:\n%s", warns, res.Policy)
+	}
+}
+
+func TestUserFromKeyFile(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice.pub":              "alice",
+		"keydir/x/y/alice.pub":   "alice",
+		"alice@laptop.pub":       "alice",
+		"alice@example.com.pub":  "alice@example.com",
+		"bob@example.com@pc.pub": "bob@example.com",
+		"notakey.txt":            "",
+	} {
+		got, ok := UserFromKeyFile(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("UserFromKeyFile(%q) = %q, %v, want %q", in, got, ok, want)
+		}
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	data, err := os.ReadFile("testdata/gitolite.conf")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(data))
+	f.Add("repo a\n RW+ = b\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		// Translate checks that its output parses; an error here is a
+		// conf it refuses, never a policy it would write.
+		res, err := Translate(strings.NewReader(s))
+		if err != nil && strings.Contains(err.Error(), "a bug") {
+			t.Fatal(err)
+		}
+		if err == nil && res.Policy == "" {
+			t.Fatal("no error and no policy")
+		}
+	})
+}
