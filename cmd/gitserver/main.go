@@ -1,121 +1,12 @@
 // Command gitserver hosts git repositories over SSH, behind OpenSSH
-// (authorized-keys and shell) or on its own listener (serve).
+// (authorized-keys and shell) or on its own listener (serve). The
+// commands live in package cli.
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 
-	"github.com/alecthomas/kong"
-
-	_ "github.com/gitserver/gitserver/internal/execdriver"
-	_ "github.com/gitserver/gitserver/internal/filedriver"
-	_ "github.com/gitserver/gitserver/internal/httpdriver/httpconf"
+	"github.com/gitserver/gitserver/cmd/gitserver/cli"
 )
 
-// CLI is the command line. One file per subcommand holds its struct.
-type CLI struct {
-	Config string `help:"Config file (env GITSERVER_CONFIG)." env:"GITSERVER_CONFIG" default:"/etc/gitserver/config.toml" type:"path" placeholder:"FILE"`
-
-	Init           InitCmd           `cmd:"" help:"Write a starter config and policy, create the repository and data directories."`
-	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
-	Repos          ReposCmd          `cmd:"" help:"Create and list repositories."`
-	Import         ImportCmd         `cmd:"" help:"Import users, keys and access rules from another git server (gitolite)."`
-	Access         AccessCmd         `cmd:"" help:"Explain whether USER may read or write REPO, and which rule decides."`
-	Check          CheckCmd          `cmd:"" help:"Check config, policy, key store, owners and modes; print each problem with a hint."`
-	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd_config block that puts gitserver behind OpenSSH."`
-	AuthorizedKeys AuthorizedKeysCmd `cmd:"" name:"authorized-keys" help:"sshd's AuthorizedKeysCommand: print the forced-command line for a known key."`
-	Shell          ShellCmd          `cmd:"" help:"sshd's forced command: check SSH_ORIGINAL_COMMAND, authorize, run git."`
-	Serve          ServeCmd          `cmd:"" help:"Run the built-in SSH server (no OpenSSH needed); without a config file, everything lives in ./gitserver-data."`
-	Hook           HookCmd           `cmd:"" hidden:"" help:"Run by git inside a push, from gitserver's hooks directory: check ref updates, then run the repository's own hook."`
-}
-
-const description = `Host git repositories over SSH.
-
-gitserver runs behind the host's OpenSSH: sshd asks 'gitserver authorized-keys'
-who an offered key belongs to, then runs 'gitserver shell', which checks the
-git command against the policy and runs git. Start with 'gitserver init', then
-'gitserver sshd-config' and 'gitserver check'.`
-
-// exitError carries an exit code without a message: the command has
-// already said what it had to say.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// env is what commands read and write besides their flags. Tests set it
-// to run commands in-process.
-type env struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-	ctx    context.Context
-}
-
-func main() {
-	e := &env{os.Stdin, os.Stdout, os.Stderr, os.Getenv, context.Background()}
-	os.Exit(run(e, os.Args[1:]))
-}
-
-// run parses args, runs the command and returns the exit code. Errors go
-// to stderr with the program's prefix; only main calls os.Exit.
-func run(e *env, args []string) int {
-	if code, ok := fastPath(e, args); ok {
-		return code
-	}
-	var cli CLI
-	code := -1
-	parser, err := kong.New(&cli,
-		kong.Name("gitserver"),
-		kong.Description(description),
-		kong.Writers(e.stdout, e.stderr),
-		kong.Exit(func(c int) { code = c; panic(exitError(c)) }),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Bind(e),
-	)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "gitserver: %v\n", err)
-		return 2
-	}
-	var ctx *kong.Context
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(exitError); !ok {
-					panic(r)
-				}
-			}
-		}()
-		ctx, err = parser.Parse(args)
-	}()
-	if code >= 0 {
-		return code
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "gitserver: %v\n", err)
-		var pe *kong.ParseError
-		if errors.As(err, &pe) && pe.Context != nil {
-			fmt.Fprintf(e.stderr, "hint: run 'gitserver %s--help'\n", commandPath(pe.Context))
-		}
-		return 2
-	}
-	return exitCode(e, ctx.Run(&cli))
-}
-
-// commandPath is the subcommand being parsed, e.g. "keys add".
-func commandPath(ctx *kong.Context) string {
-	path := ""
-	for _, p := range ctx.Path {
-		if p.Command != nil {
-			path += " " + p.Command.Name
-		}
-	}
-	if path == "" {
-		return ""
-	}
-	return path[1:] + " "
-}
+func main() { os.Exit(cli.Main()) }

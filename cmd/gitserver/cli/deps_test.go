@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os/exec"
@@ -14,7 +14,7 @@ import (
 // every driver. driver = "http" runs the HTTP client in a separate
 // program, cmd/gitserver-http-driver (internal/httpdriver/httpconf).
 func TestNoNetHTTP(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "..").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps .: %v\n%s", err, out)
 	}

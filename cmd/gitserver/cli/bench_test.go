@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -145,7 +145,7 @@ func median(d []time.Duration) time.Duration {
 // process, as sshd does, against stores of 1,000 and 1,000,000 keys, and
 // a Go hello-world as the baseline.
 //
-//	go test ./cmd/gitserver -run XXX -bench AuthorizedKeys -benchtime 300x
+//	go test ./cmd/gitserver/cli -run XXX -bench AuthorizedKeys -benchtime 300x
 func BenchmarkAuthorizedKeys(b *testing.B) {
 	bin := buildBinary(b)
 	hello := helloBinary(b)
@@ -167,7 +167,7 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 // git-upload-pack (a ref advertisement answered by a flush) against
 // running git-upload-pack directly on the same repository.
 //
-//	go test ./cmd/gitserver -run XXX -bench Shell -benchtime 300x
+//	go test ./cmd/gitserver/cli -run XXX -bench Shell -benchtime 300x
 func BenchmarkShell(b *testing.B) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
@@ -231,7 +231,7 @@ func seedRefs(b *testing.B, repo string, n int) {
 // gitserver (AuthorizedKeysCommand + forced shell) and, as the baseline,
 // git-shell behind a plain authorized_keys file.
 //
-//	go test ./cmd/gitserver -run XXX -bench LsRemote -benchtime 100x
+//	go test ./cmd/gitserver/cli -run XXX -bench LsRemote -benchtime 100x
 func BenchmarkLsRemote(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client

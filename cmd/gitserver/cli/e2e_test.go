@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func buildBinary(t testing.TB) string {
 		builtBin = filepath.Join(dir, "gitserver")
 		// Built as the README says to install it: static, so that the
 		// dynamic loader does not add to every sshd login.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", builtBin, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", builtBin, "..")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
