@@ -20,6 +20,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // maxConf bounds the gitolite.conf Translate reads.
@@ -49,9 +50,11 @@ type conf struct {
 	warns  []Warning
 }
 
+// The patterns compile at first use, not at start-up: this package is
+// linked into the binary sshd starts at every login.
 var (
-	groupLine = regexp.MustCompile(`^(@[0-9A-Za-z][-0-9A-Za-z._]*)\s*=\s*(.*)$`)
-	permRE    = regexp.MustCompile(`^(-|C|R|RW\+?C?|RW\+?[CDM]+)\s+([^=]*)=\s*(.*)$`)
+	groupLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(@[0-9A-Za-z][-0-9A-Za-z._]*)\s*=\s*(.*)$`) })
+	permRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(-|C|R|RW\+?C?|RW\+?[CDM]+)\s+([^=]*)=\s*(.*)$`) })
 )
 
 // parse reads gitolite.conf.
@@ -69,8 +72,8 @@ func parse(r io.Reader) (*conf, error) {
 		f := strings.Fields(line)
 		switch {
 		case line == "":
-		case groupLine.MatchString(line):
-			m := groupLine.FindStringSubmatch(line)
+		case groupLine().MatchString(line):
+			m := groupLine().FindStringSubmatch(line)
 			c.groups[m[1]] = append(c.groups[m[1]], strings.Fields(m[2])...)
 		case f[0] == "repo":
 			repos = c.expand(f[1:])
@@ -91,7 +94,7 @@ func parse(r io.Reader) (*conf, error) {
 
 // permLine parses one access line for repos.
 func (c *conf) permLine(n int, line string, repos []string) {
-	m := permRE.FindStringSubmatch(line)
+	m := permRE().FindStringSubmatch(line)
 	if m == nil || len(repos) == 0 {
 		c.warn(n, "not an access line under a repo line; skipped: %s", line)
 		return

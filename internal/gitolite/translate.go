@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
@@ -30,7 +31,7 @@ type rule struct {
 }
 
 // plainName is gitolite's REPONAME_PATT: anything else is a regex.
-var plainName = regexp.MustCompile(`^[0-9a-zA-Z][-0-9a-zA-Z._@/+]*$`)
+var plainName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-zA-Z][-0-9a-zA-Z._@/+]*$`) })
 
 // Translate reads gitolite.conf from r and returns the policy.
 func Translate(r io.Reader) (*Result, error) {
@@ -71,7 +72,7 @@ func (c *conf) translate(p permLine) []rule {
 		switch {
 		case name == "@all":
 			base.repos = append(base.repos, "**")
-		case plainName.MatchString(name):
+		case plainName().MatchString(name):
 			base.repos = append(base.repos, name)
 		case strings.HasPrefix(name, "@"):
 			c.warn(p.line, "repo group %s is not defined; no repositories", name)
