@@ -91,6 +91,19 @@ func helloBinary(b *testing.B) string {
 	return filepath.Join(dir, "hello")
 }
 
+// linkOnlyBinary builds testdata/linkonly, built as gitserver is: every
+// package gitserver links, and a main that only prints hello.
+func linkOnlyBinary(b *testing.B) string {
+	b.Helper()
+	out := filepath.Join(b.TempDir(), "linkonly")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/linkonly")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, msg)
+	}
+	return out
+}
+
 // variant is one command measured in an alternating benchmark.
 type variant struct {
 	name string
@@ -143,13 +156,18 @@ func median(d []time.Duration) time.Duration {
 
 // BenchmarkAuthorizedKeys runs 'gitserver authorized-keys' as a whole
 // process, as sshd does, against stores of 1,000 and 1,000,000 keys, and
-// a Go hello-world as the baseline.
+// a Go hello-world as the baseline; linkonly (hello, linking all of
+// gitserver) shows what the binary's start-up costs before any work.
 //
 //	go test ./cmd/gitserver/cli -run XXX -bench AuthorizedKeys -benchtime 300x
 func BenchmarkAuthorizedKeys(b *testing.B) {
 	bin := buildBinary(b)
 	hello := helloBinary(b)
-	vs := []*variant{{name: "hello", cmd: func() *exec.Cmd { return exec.Command(hello) }}}
+	linked := linkOnlyBinary(b)
+	vs := []*variant{
+		{name: "hello", cmd: func() *exec.Cmd { return exec.Command(hello) }},
+		{name: "linkonly", cmd: func() *exec.Cmd { return exec.Command(linked) }},
+	}
 	for _, n := range []int{1000, 1000000} {
 		dir := benchStore(b, n)
 		cfg := filepath.Join(b.TempDir(), "config.toml")
