@@ -114,3 +114,25 @@ func checkMode(path string, dir bool) error {
 	}
 	return nil
 }
+
+// Check reports a hooks directory or script that others could change:
+// whoever can write them decides what every push runs. A directory that
+// does not exist yet is fine (Ensure creates it).
+func Check(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := checkMode(dir, true); err != nil {
+		return err
+	}
+	for _, name := range Names {
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := checkMode(p, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -52,3 +52,22 @@ func TestEnsureRefusesWritable(t *testing.T) {
 		t.Fatalf("Ensure with a relative binary succeeded")
 	}
 }
+
+func TestCheck(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hooks")
+	if err := Check(dir); err != nil {
+		t.Errorf("Check(missing dir) = %v, want nil", err)
+	}
+	if _, err := Ensure(dir, "/usr/local/bin/gitserver", "/etc/gitserver/config.toml"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir); err != nil {
+		t.Errorf("Check(fresh dir) = %v", err)
+	}
+	if err := os.Chmod(filepath.Join(dir, Names[0]), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir); err == nil {
+		t.Error("Check accepted a world-writable hook")
+	}
+}

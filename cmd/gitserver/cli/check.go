@@ -14,6 +14,7 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
@@ -62,6 +63,9 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
+	if err := hooks.Check(hooks.Dir(cfg.DataDir)); err != nil {
+		add(err.Error(), "run 'gitserver init' again as root to rewrite the hooks, then chmod go-w them")
+	}
 	checkNotWritable(cfg.File, "config file", add)
 	checkNotWritable(cfg.Policy, "policy file", add)
 	checkBinary(add)
