@@ -290,7 +290,7 @@ func newBenchServer(b *testing.B) *benchServer {
 	ak := filepath.Join(s.dir, "authorized_keys")
 	writeFile(b, ak, pub+"\n")
 	plain := sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\nForceCommand git-shell -c \"$SSH_ORIGINAL_COMMAND\"\n%s", ak, common))
-	c := &client{s: s, name: "alice", home: home, pub: pub}
+	c := &client{person: person{t: b, name: "alice", home: home}, s: s, pub: pub}
 	cfg1 := s.sshd.ClientConfig(b, home, key, "root")
 	sub := filepath.Join(home, "plain")
 	os.MkdirAll(sub, 0o700)

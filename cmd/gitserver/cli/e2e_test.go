@@ -140,11 +140,9 @@ func (s *server) admin(stdin string, args ...string) string {
 
 // client is one person with a key and a home of their own.
 type client struct {
-	s      *server
-	name   string
-	home   string
-	sshCfg string
-	pub    string
+	person
+	s   *server
+	pub string
 }
 
 // newClient makes a key for name; with register, adds it to the store.
@@ -155,7 +153,7 @@ func (s *server) newClient(name string, register bool) *client {
 		s.t.Fatal(err)
 	}
 	key := filepath.Join(home, "id_ed25519")
-	c := &client{s: s, name: name, home: home, pub: sshdtest.Keygen(s.t, key)}
+	c := &client{person: person{t: s.t, name: name, home: home}, s: s, pub: sshdtest.Keygen(s.t, key)}
 	c.sshCfg = s.sshd.ClientConfig(s.t, home, key, "root")
 	if register {
 		s.admin(c.pub+"\n", "keys", "add", "--user", name)
@@ -163,39 +161,9 @@ func (s *server) newClient(name string, register bool) *client {
 	return c
 }
 
-// git runs the real git client as c, in dir.
-func (c *client) git(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"HOME=" + c.home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_SSH_COMMAND=ssh -F " + c.sshCfg,
-		"GIT_AUTHOR_NAME=" + c.name, "GIT_AUTHOR_EMAIL=" + c.name + "@example.com",
-		"GIT_COMMITTER_NAME=" + c.name, "GIT_COMMITTER_EMAIL=" + c.name + "@example.com",
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-// mustGit is git that must succeed.
-func (c *client) mustGit(dir string, args ...string) string {
-	c.s.t.Helper()
-	out, err := c.git(dir, args...)
-	if err != nil {
-		c.s.t.Fatalf("%s: git %v: %v\n%s", c.name, args, err, out)
-	}
-	return out
-}
-
-// ssh runs the real ssh client as c with a remote command.
+// ssh runs the real ssh client as c with a remote command, without a tty.
 func (c *client) ssh(extra []string, command ...string) (string, error) {
-	args := append([]string{"-F", c.sshCfg, "-T"}, extra...)
-	args = append(args, "gitsrv")
-	args = append(args, command...)
-	cmd := exec.Command("ssh", args...)
-	cmd.Env = []string{"HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return c.person.ssh(append([]string{"-T"}, extra...), command...)
 }
 
 func writeFile(t testing.TB, path, body string) {
@@ -429,7 +397,7 @@ AcceptEnv GIT_PROTOCOL
 `, ak, s.bin, s.cfg))
 	s.admin(pub+"\n", "keys", "add", "--user", "alice")
 	s.admin("", "repos", "create", "team/app")
-	alice := &client{s: s, name: "alice", home: home, pub: pub}
+	alice := &client{person: person{t: t, name: "alice", home: home}, s: s, pub: pub}
 	alice.sshCfg = s.sshd.ClientConfig(t, home, filepath.Join(home, "id_ed25519"), "root")
 	if out, err := alice.commitAndPush("root@gitsrv:team/app.git", "f.txt"); err != nil {
 		t.Fatalf("push through ForceCommand: %v\n%s", err, out)

@@ -132,12 +132,10 @@ func (s *served) log() string {
 // sclient is a person with a key, a home, and an ssh config that reaches
 // the server as "gitsrv" and as 127.0.0.1.
 type sclient struct {
-	s      *served
-	name   string
-	home   string
-	key    string
-	sshCfg string
-	pub    string
+	person
+	s   *served
+	key string
+	pub string
 }
 
 func (s *served) client(name string, register bool) *sclient {
@@ -146,7 +144,7 @@ func (s *served) client(name string, register bool) *sclient {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		s.t.Fatal(err)
 	}
-	c := &sclient{s: s, name: name, home: home, key: filepath.Join(home, "id_ed25519")}
+	c := &sclient{person: person{t: s.t, name: name, home: home}, s: s, key: filepath.Join(home, "id_ed25519")}
 	c.pub = sshdtest.Keygen(s.t, c.key)
 	c.sshCfg = c.writeConfig("", c.key)
 	if register {
@@ -175,41 +173,6 @@ func (c *sclient) writeConfig(extra string, identities ...string) string {
 	path := filepath.Join(c.home, fmt.Sprintf("ssh_config_%d", time.Now().UnixNano()))
 	writeFile(c.s.t, path, body)
 	return path
-}
-
-func (c *sclient) env() []string {
-	return []string{
-		"HOME=" + c.home, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_SSH_COMMAND=ssh -F " + c.sshCfg,
-		"GIT_AUTHOR_NAME=" + c.name, "GIT_AUTHOR_EMAIL=" + c.name + "@example.com",
-		"GIT_COMMITTER_NAME=" + c.name, "GIT_COMMITTER_EMAIL=" + c.name + "@example.com",
-	}
-}
-
-func (c *sclient) git(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir, cmd.Env = dir, c.env()
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func (c *sclient) mustGit(dir string, args ...string) string {
-	c.s.t.Helper()
-	out, err := c.git(dir, args...)
-	if err != nil {
-		c.s.t.Fatalf("%s: git %v: %v\n%s", c.name, args, err, out)
-	}
-	return out
-}
-
-// ssh runs the OpenSSH client with extra options, against gitsrv.
-func (c *sclient) ssh(extra []string, command ...string) (string, error) {
-	args := append([]string{"-F", c.sshCfg}, extra...)
-	args = append(append(args, "gitsrv"), command...)
-	cmd := exec.Command("ssh", args...)
-	cmd.Env = []string{"HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // push clones url, commits file and pushes.
@@ -614,7 +577,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	cwd := filepath.Join(s.dir, "cwd")
 	os.MkdirAll(cwd, 0o755)
 	s.data = filepath.Join(cwd, "mydata")
-	me := &sclient{s: s, name: "me", home: filepath.Join(s.dir, "home")}
+	me := &sclient{person: person{t: t, name: "me", home: filepath.Join(s.dir, "home")}, s: s}
 	os.MkdirAll(me.home, 0o700)
 	me.key = filepath.Join(me.home, "id_ed25519")
 	me.pub = sshdtest.Keygen(t, me.key)
