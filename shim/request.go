@@ -214,3 +214,25 @@ func verbCommand(verb string) string { return verb[len("git-"):] }
 func Greeting(user string) string {
 	return fmt.Sprintf("Hi %s! You have authenticated to gitserver, which does not provide shell access; use git clone/fetch/push.", user)
 }
+
+// Refusal is what to tell the client about a refused request (the
+// ClientError's message, else MsgUnavailable) and the key-value pairs for
+// the operator's log line: decision, error, and what was asked, as parsed
+// or, when it did not parse, the raw command cut to 200 bytes. shell and
+// serve both report refusals through it.
+func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
+	msg = MsgUnavailable
+	var ce *ClientError
+	if errors.As(err, &ce) {
+		msg = ce.Msg
+	}
+	logArgs = []any{"decision", "deny", "error", err}
+	if plan != nil {
+		return msg, append(logArgs, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
+	}
+	raw := req.Command
+	if len(raw) > 200 {
+		raw = raw[:200] + "..."
+	}
+	return msg, append(logArgs, "raw_command", raw)
+}

@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,22 @@ func TestPlanArgvHooksPath(t *testing.T) {
 		if got := s.argv(verb, "/srv/git/a.git"); len(got) != 3 {
 			t.Errorf("argv(%s) = %q: only receive-pack runs hooks", verb, got)
 		}
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	msg, args := Refusal(Request{Command: strings.Repeat("x", 300)}, nil, &ClientError{MsgBadCommand, errors.New("detail")})
+	if msg != MsgBadCommand {
+		t.Errorf("msg = %q, want %q", msg, MsgBadCommand)
+	}
+	if raw := args[len(args)-1].(string); len(raw) != 203 {
+		t.Errorf("raw_command not cut to 200 bytes: %d", len(raw))
+	}
+	msg, args = Refusal(Request{}, &Plan{Verb: UploadPack, Name: "a/b", Rule: "p.toml:3"}, errors.New("internal"))
+	if msg != MsgUnavailable {
+		t.Errorf("non-client error told the client %q", msg)
+	}
+	if got := fmt.Sprint(args); !strings.Contains(got, "repo a/b") || !strings.Contains(got, "rule p.toml:3") {
+		t.Errorf("log args = %v", got)
 	}
 }

@@ -141,18 +141,8 @@ func (c *conn) exec(ch ssh.Channel, command, protocol string) int {
 
 // refused tells the client why, briefly, and the operator in detail.
 func (c *conn) refused(ch ssh.Channel, req shim.Request, plan *shim.Plan, err error, start time.Time) {
-	args := []any{"decision", "deny", "error", err, "duration", time.Since(start), "exit", 1}
-	if plan != nil {
-		args = append(args, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
-	} else {
-		args = append(args, "raw_command", truncate(req.Command, 200))
-	}
-	c.log.Info("request", args...)
-	msg := shim.MsgUnavailable
-	var ce *shim.ClientError
-	if errors.As(err, &ce) {
-		msg = ce.Msg
-	}
+	msg, args := shim.Refusal(req, plan, err)
+	c.log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
 	fmt.Fprintln(ch.Stderr(), msg)
 }
 

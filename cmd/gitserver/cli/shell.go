@@ -84,13 +84,9 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		return runBuiltin(e, log, s, req, plan, start)
 	}
 	if err != nil {
-		logRefusal(log, req, plan, err, start)
-		var ce *shim.ClientError
-		if errors.As(err, &ce) {
-			fmt.Fprintln(e.stderr, ce.Msg)
-		} else {
-			fmt.Fprintln(e.stderr, shim.MsgUnavailable)
-		}
+		msg, args := shim.Refusal(req, plan, err)
+		log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
+		fmt.Fprintln(e.stderr, msg)
 		return exitError(1)
 	}
 	code := runGit(e, plan)
@@ -128,23 +124,6 @@ func runGit(e *env, plan *shim.Plan) int {
 	signal.Stop(sigs)
 	close(sigs)
 	return shim.ExitCode(err)
-}
-
-func logRefusal(log hclog.Logger, req shim.Request, plan *shim.Plan, err error, start time.Time) {
-	args := []any{"decision", "deny", "error", err, "duration", time.Since(start)}
-	if plan != nil {
-		args = append(args, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
-	} else {
-		args = append(args, "raw_command", truncate(req.Command, 200))
-	}
-	log.Info("request", args...)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // clientAddr is the client's address as sshd reports it, for the log.
