@@ -59,15 +59,18 @@ address = "127.0.0.1:2222"
 
 const defaultServePolicy = `# gitserver access policy, written by 'gitserver serve' (embedded default).
 # Rules are tried in order; the first rule whose repos and users match
-# decides. Check a decision with: gitserver access USER REPO [read|write]
+# decides. Levels: none, read, write, force, create, admin.
+# Check a decision with: gitserver access USER REPO [LEVEL] [--ref REF]
 
 [groups]
 admins = ["` + adminUser + `"]
 
+# Full access: push, force-push and delete, create repositories by
+# pushing to them, and manage other users' keys over SSH.
 [[rule]]
 repos  = ["**"]
 users  = ["@admins"]
-access = "write"
+access = "admin"
 `
 
 // Run sets up, listens, and serves until SIGTERM or SIGINT; SIGHUP

@@ -620,6 +620,19 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if v, _ := exec.Command("git", "-C", filepath.Join(s.data, "repos/hello.git"), "config", "receive.fsckObjects").Output(); strings.TrimSpace(string(v)) != "true" {
 		t.Errorf("hello.git receive.fsckObjects = %q", v)
 	}
+	// Full access: admin may create a repository by pushing to it, and
+	// manage keys of any user.
+	work := filepath.Join(me.home, "work-new")
+	me.mustGit(me.home, "init", "-q", work)
+	writeFile(t, filepath.Join(work, "f"), "x\n")
+	me.mustGit(work, "add", "f")
+	me.mustGit(work, "commit", "-q", "-m", "x")
+	if out, err := me.git(work, "push", "-q", fmt.Sprintf("ssh://git@127.0.0.1:%d/team/new.git", s.port), "HEAD"); err != nil {
+		t.Errorf("admin could not create team/new by pushing: %v\n%s", err, out)
+	}
+	if out, err := me.ssh(nil, "keys", "list", "--user", "admin"); err != nil || !strings.Contains(out, "SHA256:") {
+		t.Errorf("admin keys list --user admin: %v\n%s", err, out)
+	}
 }
 
 // publicLine is the authorized-keys line of an OpenSSH private key.
