@@ -140,7 +140,7 @@ func ownerFor(sshUser string) (owner, error) {
 		if os.Geteuid() != 0 {
 			return owner{uid: -1, gid: -1, home: os.Getenv("HOME")}, nil
 		}
-		return owner{}, fmt.Errorf("ssh user %q does not exist; create it: adduser --system --group --shell /bin/sh --home /srv/git %s", sshUser, sshUser)
+		return owner{}, fmt.Errorf("ssh user %q does not exist; create it: useradd --system --user-group --shell /bin/sh --home-dir /srv/git %s && usermod --password '*' %s", sshUser, sshUser, sshUser)
 	}
 	o := owner{uid: -1, gid: -1, home: u.HomeDir}
 	if os.Geteuid() == 0 {

@@ -91,7 +91,7 @@ func driverHint(err error) string {
 func checkUser(name string, add func(string, string)) (uid, gid int) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		add(fmt.Sprintf("ssh user %q does not exist", name), "adduser --system --group --shell /bin/sh "+name)
+		add(fmt.Sprintf("ssh user %q does not exist", name), "useradd --system --user-group --shell /bin/sh --home-dir /srv/git "+name+" && usermod --password '*' "+name)
 		return -1, -1
 	}
 	uid, _ = strconv.Atoi(u.Uid)

@@ -21,7 +21,9 @@ const sshdTemplate = `# gitserver: append to /etc/ssh/sshd_config (a Match block
 # of the file, so keep it last), then check and reload:
 #   sshd -t && systemctl reload ssh
 # The user's login shell must be a POSIX shell (sshd runs the forced command
-# with it), e.g.: adduser --system --group --shell /bin/sh {{.User}}
+# with it), and its password '*' (sshd without PAM refuses '!'-locked accounts):
+#   useradd --system --user-group --shell /bin/sh --home-dir /srv/git {{.User}}
+#   usermod --password '*' {{.User}}
 Match User {{.User}}
 	AuthorizedKeysFile none
 	AuthorizedKeysCommand {{.Command}} authorized-keys %u %t %k
