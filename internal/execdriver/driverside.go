@@ -76,18 +76,6 @@ type server struct {
 	next   int64 // the last handle given out
 }
 
-// answer is a response as a driver writes it: only the fields it sets.
-type answer struct {
-	ID      int64           `json:"id"`
-	User    string          `json:"user,omitempty"`
-	Model   json.RawMessage `json:"model,omitempty"`
-	Allow   *bool           `json:"allow,omitempty"`
-	Rule    string          `json:"rule,omitempty"`
-	Path    string          `json:"path,omitempty"`
-	Error   string          `json:"error,omitempty"`
-	Message string          `json:"message,omitempty"`
-}
-
 // handle is the user model gitserver holds for a model kept here.
 type handle struct {
 	Handle int64 `json:"handle"`
@@ -109,20 +97,20 @@ func (s *server) handshake() error {
 }
 
 // answer runs one request on the driver.
-func (s *server) answer(ctx context.Context, req *wire.Request) *answer {
+func (s *server) answer(ctx context.Context, req *wire.Request) *wire.Response {
 	switch req.Op {
 	case wire.OpAuthenticate:
 		user, err := s.d.Authenticate(ctx, shim.Credentials{LoginUser: req.Login, KeyType: req.KeyType, Key: req.Key, Fingerprint: req.Fingerprint})
 		if err != nil {
 			return failure(err)
 		}
-		return &answer{User: user}
+		return &wire.Response{User: user}
 	case wire.OpUserModel:
 		m, err := s.d.GetUserModel(ctx, req.User)
 		if err != nil {
 			return failure(err)
 		}
-		return &answer{Model: s.keep(m)}
+		return &wire.Response{Model: s.keep(m)}
 	case wire.OpAuthorize:
 		return s.authorize(ctx, req)
 	case wire.OpRepoPath:
@@ -130,21 +118,21 @@ func (s *server) answer(ctx context.Context, req *wire.Request) *answer {
 		if err != nil {
 			return failure(err)
 		}
-		return &answer{Path: path}
+		return &wire.Response{Path: path}
 	}
-	return &answer{Error: "failed", Message: fmt.Sprintf("unknown op %.40q", req.Op)}
+	return &wire.Response{Error: "failed", Message: fmt.Sprintf("unknown op %.40q", req.Op)}
 }
 
-func (s *server) authorize(ctx context.Context, req *wire.Request) *answer {
+func (s *server) authorize(ctx context.Context, req *wire.Request) *wire.Response {
 	var h handle
 	if err := json.Unmarshal(req.Model, &h); err != nil || s.models[h.Handle] == nil {
-		return &answer{Error: "failed", Message: fmt.Sprintf("authorize: model %s is not a handle this process gave out", quote(req.Model))}
+		return &wire.Response{Error: "failed", Message: fmt.Sprintf("authorize: model %s is not a handle this process gave out", quote(req.Model))}
 	}
 	dec, err := s.d.Authorize(ctx, s.models[h.Handle], req.Command, req.Path)
 	if err != nil {
 		return failure(err)
 	}
-	return &answer{Allow: &dec.Allow, Rule: dec.Rule}
+	return &wire.Response{Allow: &dec.Allow, Rule: dec.Rule}
 }
 
 // keep stores m and returns its handle, forgetting the oldest model past
@@ -162,18 +150,18 @@ func (s *server) keep(m shim.UserModel) json.RawMessage {
 }
 
 // failure is the protocol's answer to a driver's error.
-func failure(err error) *answer {
+func failure(err error) *wire.Response {
 	switch {
 	case errors.Is(err, shim.ErrUnknownKey):
-		return &answer{Error: wire.CodeUnknownKey}
+		return &wire.Response{Error: wire.CodeUnknownKey}
 	case errors.Is(err, shim.ErrUnknownUser):
-		return &answer{Error: wire.CodeUnknownUser}
+		return &wire.Response{Error: wire.CodeUnknownUser}
 	}
-	return &answer{Error: "failed", Message: err.Error()}
+	return &wire.Response{Error: "failed", Message: err.Error()}
 }
 
 // send writes a, or a failure in its place when a does not fit in a line.
-func (s *server) send(a *answer) error {
+func (s *server) send(a *wire.Response) error {
 	data, err := json.Marshal(a)
 	if err == nil && len(data) < wire.MaxMessage {
 		return s.writeLine(data)
@@ -182,7 +170,7 @@ func (s *server) send(a *answer) error {
 	if err != nil {
 		why = err.Error()
 	}
-	return s.write(&answer{ID: a.ID, Error: "failed", Message: why})
+	return s.write(&wire.Response{ID: a.ID, Error: "failed", Message: why})
 }
 
 func (s *server) write(msg any) error {

@@ -64,16 +64,17 @@ type Request struct {
 }
 
 // Response is a driver's answer. Exactly the field its operation needs
-// is read; Error, when set, overrides everything else.
+// is read; Error, when set, overrides everything else. A Go driver
+// (Serve) writes only the fields it sets.
 type Response struct {
 	ID      int64           `json:"id"`
-	User    string          `json:"user"`
-	Model   json.RawMessage `json:"model"`
-	Allow   *bool           `json:"allow"`
-	Rule    string          `json:"rule"`
-	Path    string          `json:"path"`
-	Error   string          `json:"error"`
-	Message string          `json:"message"`
+	User    string          `json:"user,omitempty"`
+	Model   json.RawMessage `json:"model,omitempty"`
+	Allow   *bool           `json:"allow,omitempty"`
+	Rule    string          `json:"rule,omitempty"`
+	Path    string          `json:"path,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Message string          `json:"message,omitempty"`
 }
 
 // Hello is the exec driver's handshake, both ways: gitserver sends the
