@@ -185,28 +185,20 @@ func (s *Store) Remove(fps ...string) (removed int, err error) {
 			return 0, err
 		}
 	}
-	err = s.update(false, func(tx *bolt.Tx) error {
-		removed = 0
-		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
-		if kb == nil || ub == nil {
-			return nil
-		}
+	return s.removeTx(func(kb, ub *bolt.Bucket) (int, error) {
+		n := 0
 		for _, fp := range fps {
 			v := kb.Get([]byte(fp))
 			if v == nil {
 				continue
 			}
 			if err := del(kb, ub, storedUser(v), fp); err != nil {
-				return err
+				return 0, err
 			}
-			removed++
+			n++
 		}
-		return nil
+		return n, nil
 	})
-	if errors.Is(err, ErrNoStore) {
-		return 0, nil
-	}
-	return removed, err
 }
 
 // RemoveUser removes every key of user and returns how many there were.
@@ -214,12 +206,7 @@ func (s *Store) RemoveUser(user string) (removed int, err error) {
 	if err := ValidUsername(user); err != nil {
 		return 0, err
 	}
-	err = s.update(false, func(tx *bolt.Tx) error {
-		removed = 0
-		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
-		if kb == nil || ub == nil {
-			return nil
-		}
+	return s.removeTx(func(kb, ub *bolt.Bucket) (int, error) {
 		prefix := userKey(user, "")
 		var fps []string
 		c := ub.Cursor()
@@ -228,16 +215,34 @@ func (s *Store) RemoveUser(user string) (removed int, err error) {
 		}
 		for _, fp := range fps {
 			if err := del(kb, ub, user, fp); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		removed = len(fps)
-		return nil
+		return len(fps), nil
+	})
+}
+
+// removeTx runs remove in one write transaction and returns how many keys
+// it removed; a store that does not exist, or has no buckets yet, holds
+// nothing to remove.
+func (s *Store) removeTx(remove func(kb, ub *bolt.Bucket) (int, error)) (int, error) {
+	removed := 0
+	err := s.update(false, func(tx *bolt.Tx) error {
+		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
+		if kb == nil || ub == nil {
+			return nil
+		}
+		var err error
+		removed, err = remove(kb, ub)
+		return err
 	})
 	if errors.Is(err, ErrNoStore) {
 		return 0, nil
 	}
-	return removed, err
+	if err != nil {
+		return 0, err
+	}
+	return removed, nil
 }
 
 // del deletes one key from both buckets.
