@@ -1,7 +1,11 @@
-// Package keys parses SSH public keys and stores which user owns each key.
+// Package keys stores which user owns each SSH public key.
 //
-// ParseKey, ParseLine, ParseLines and ParseImport turn untrusted text into
-// validated Keys and Records. They read only what they are given.
+// Package keys/sshkey turns untrusted text into validated Keys and
+// Records; this package does not parse key material, so the process sshd
+// starts at every login (which only looks keys up) does not link an SSH
+// implementation and its start-up cost. Writes check that each Record is
+// consistent (Record.Check): an accepted type, the same type in the key
+// data, the fingerprint of that data, a valid user, title and comment.
 //
 // A Store maps a key's SHA256 fingerprint (the "SHA256:..." form of
 // ssh.FingerprintSHA256) to a Record in one bbolt file. sshd's
@@ -13,21 +17,8 @@
 //
 // # Security
 //
-// Only these key types are accepted: ssh-ed25519, ecdsa-sha2-nistp256,
-// ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa of 2048 to 16384 bits,
-// sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com. DSA
-// keys (ssh-dss) are refused as insecure, certificates because the store
-// trusts keys, not certificate authorities.
-//
-// A key line may not carry authorized_keys options (command="...",
-// restrict, from="...", ...): what a key may do is decided by the server's
-// policy, never by text that came with the key. Key data must be canonical:
-// padded base64 that decodes to a blob that re-encodes to the same bytes,
-// with no trailing data, so each key has exactly one spelling and one
-// fingerprint. Comments and titles must be printable UTF-8, so that they
-// cannot forge lines or terminal output when shown to admins. Lines are
-// capped at MaxLineLen bytes; ParseLines keeps every good key in memory, so
-// callers cap the size of what they pass it.
+// Only the key types that sshkey accepts can be stored (CheckType): DSA
+// keys (ssh-dss) and certificates are refused by name.
 //
 // A key belongs to at most one user: adding a key that another user owns is
 // a ConflictError, never a change of owner. Usernames are ASCII, so two

@@ -9,26 +9,11 @@ import (
 	"strings"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 // A test key; never use it for anything else.
 const exampleLine = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBOFEBIJJEcmsCwJMZUarVAKzxLpe+knwGHCE+qoQC6g alice@laptop"
-
-func ExampleParseLine() {
-	k, err := keys.ParseLine(exampleLine)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(k.Type, k.Comment)
-	fmt.Println(k.Fingerprint)
-
-	_, err = keys.ParseLine(`command="/bin/sh" ` + exampleLine)
-	fmt.Println(err)
-	// Output:
-	// ssh-ed25519 alice@laptop
-	// SHA256:QsJCVEcz/iMW8p/V5LImi30w08XDnJ+F1wOi92P/GTM
-	// keys: key options are not allowed; remove everything before the key type
-}
 
 func ExampleStore() {
 	dir, err := os.MkdirTemp("", "keys-example")
@@ -41,7 +26,7 @@ func ExampleStore() {
 	// An admin imports keys.
 	input := "alice " + exampleLine[:strings.LastIndexByte(exampleLine, ' ')] + " Work laptop\n"
 	var recs []keys.Record
-	bad, err := keys.ParseImport(strings.NewReader(input), func(r keys.Record) error {
+	bad, err := sshkey.ParseImport(strings.NewReader(input), func(r keys.Record) error {
 		recs = append(recs, r)
 		return nil
 	})
@@ -54,7 +39,7 @@ func ExampleStore() {
 
 	// sshd's AuthorizedKeysCommand passes the key's type and base64 blob.
 	typ, b64, _ := strings.Cut(recs[0].Key.AuthorizedKey(), " ")
-	k, err := keys.ParseKey(typ, b64)
+	k, err := sshkey.ParseKey(typ, b64)
 	if err != nil {
 		log.Fatal(err)
 	}

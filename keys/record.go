@@ -51,31 +51,28 @@ func usernameByte(c byte) bool {
 	return c == '.' || c == '_' || c == '@' || c == '-'
 }
 
-// checkTitle checks the title of a record.
-func checkTitle(title string) error {
-	if len(title) > MaxTitleLen {
-		return fmt.Errorf("keys: title is longer than %d bytes; shorten it", MaxTitleLen)
-	}
-	return checkText("title", title)
-}
-
-// checkRecord validates a record given to the store by a caller, which may
-// have built it by hand rather than with a Parse function.
-func checkRecord(r Record) error {
+// Check checks that a record is fit for the store: a valid username,
+// title and comment, an accepted key type that is the type in the key
+// data, and the fingerprint of that data. It does not parse the key
+// material (RSA size, curve points, canonical encoding): keys/sshkey,
+// which every path taking a key from outside goes through, does.
+func (r Record) Check() error {
 	if err := ValidUsername(r.User); err != nil {
 		return err
 	}
-	if err := checkTitle(r.Title); err != nil {
+	if err := CheckTitle(r.Title); err != nil {
 		return err
 	}
-	pk, err := parseBlob(r.Key.Blob)
-	if err != nil {
+	if err := CheckType(r.Key.Type); err != nil {
 		return err
 	}
-	if r.Key.Type != pk.Type() || r.Key.Fingerprint != fingerprint(r.Key.Blob) {
-		return errors.New("keys: record's key type or fingerprint does not match its key data; build keys with ParseKey or ParseLine")
+	if len(r.Key.Blob) > MaxLineLen {
+		return fmt.Errorf("keys: key data is longer than %d bytes", MaxLineLen)
 	}
-	return checkText("comment", r.Key.Comment)
+	if t, ok := blobType(r.Key.Blob); !ok || t != r.Key.Type || r.Key.Fingerprint != Fingerprint(r.Key.Blob) {
+		return errors.New("keys: record's key type or fingerprint does not match its key data; build keys with sshkey.ParseKey or sshkey.ParseLine")
+	}
+	return CheckComment(r.Key.Comment)
 }
 
 // recordVersion is the version of the stored encoding written now.
@@ -125,7 +122,7 @@ func decodeRecord(fp string, data []byte) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("keys: stored record of %s is damaged: %v", fp, err)
 	}
-	if fingerprint(r.Key.Blob) != fp {
+	if Fingerprint(r.Key.Blob) != fp {
 		return Record{}, fmt.Errorf("keys: stored record of %s is damaged: fingerprint does not match key data", fp)
 	}
 	r.Key.Fingerprint = fp

@@ -9,10 +9,7 @@ import (
 )
 
 func TestRecordEncoding(t *testing.T) {
-	k, err := ParseLine(testkeys.Line(testkeys.Ed25519(1), "laptop"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := keyOf(testkeys.Ed25519(1), "laptop")
 	in := Record{User: "alice", Title: "work", Key: k, Added: time.Date(2026, 11, 25, 12, 0, 0, 5, time.UTC)}
 	b, err := encodeRecord(in)
 	if err != nil {
@@ -48,5 +45,65 @@ func TestRecordEncoding(t *testing.T) {
 	}
 	if _, err := decodeRecord("SHA256:other", b); err == nil {
 		t.Error("a record under another fingerprint decoded")
+	}
+}
+
+func TestValidUsername(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"alice", true},
+		{"a", true},
+		{"Bob.Smith_2@example-corp", true},
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("x", 65), false},
+		{"", false},
+		{"-alice", false},
+		{"al ice", false},
+		{"al/ice", false},
+		{"alice\x00", false},
+		{"alice\n", false},
+		{"ålice", false},
+		{"a:b", false},
+	} {
+		if err := ValidUsername(tt.name); (err == nil) != tt.ok {
+			t.Errorf("ValidUsername(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestRecordCheck(t *testing.T) {
+	good := Record{User: "alice", Key: keyOf(testkeys.Ed25519(1), "laptop")}
+	if err := good.Check(); err != nil {
+		t.Fatalf("good record: %v", err)
+	}
+	with := func(f func(r *Record)) Record {
+		r := good
+		r.Key.Blob = append([]byte(nil), good.Key.Blob...)
+		f(&r)
+		return r
+	}
+	dsa := testkeys.DSABlob()
+	cert := testkeys.Cert(1)
+	for name, r := range map[string]Record{
+		"bad user":         with(func(r *Record) { r.User = "-x" }),
+		"bad title":        with(func(r *Record) { r.Title = "a\nb" }),
+		"bad comment":      with(func(r *Record) { r.Key.Comment = "a\x1b[2J" }),
+		"type not in blob": with(func(r *Record) { r.Key.Type = "ssh-rsa" }),
+		"fingerprint":      with(func(r *Record) { r.Key.Fingerprint = Fingerprint([]byte("other")) }),
+		"blob changed":     with(func(r *Record) { r.Key.Blob[len(r.Key.Blob)-1] ^= 1 }),
+		"empty blob":       with(func(r *Record) { r.Key.Blob = nil; r.Key.Fingerprint = Fingerprint(nil) }),
+		"truncated type":   with(func(r *Record) { r.Key.Blob = r.Key.Blob[:6]; r.Key.Fingerprint = Fingerprint(r.Key.Blob) }),
+		"dsa":              {User: "alice", Key: Key{Type: "ssh-dss", Blob: dsa, Fingerprint: Fingerprint(dsa)}},
+		"certificate":      {User: "alice", Key: keyOf(cert, "")},
+		"oversized key data": with(func(r *Record) {
+			r.Key.Blob = append(r.Key.Blob, make([]byte, MaxLineLen)...)
+			r.Key.Fingerprint = Fingerprint(r.Key.Blob)
+		}),
+	} {
+		if err := r.Check(); err == nil || !strings.HasPrefix(err.Error(), "keys: ") {
+			t.Errorf("%s: Check() = %v, want a keys: error", name, err)
+		}
 	}
 }

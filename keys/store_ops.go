@@ -129,7 +129,7 @@ func prepare(recs []Record, now time.Time) ([]Record, []error) {
 	good := make([]Record, 0, len(recs))
 	var errs []error
 	for i, r := range recs {
-		if err := checkRecord(r); err != nil {
+		if err := r.Check(); err != nil {
 			errs = append(errs, fmt.Errorf("record %d (%s): %w", i+1, r.Key.Fingerprint, err))
 			continue
 		}

@@ -17,11 +17,13 @@ import (
 
 // testKey returns the i-th test ed25519 key as a Key.
 func testKey(i int) Key {
-	k, err := ParseLine(testkeys.Line(testkeys.Ed25519(i), fmt.Sprintf("key%d", i)))
-	if err != nil {
-		panic(err)
-	}
-	return k
+	return keyOf(testkeys.Ed25519(i), fmt.Sprintf("key%d", i))
+}
+
+// keyOf is pk as a Key, as sshkey.ParseLine would return it.
+func keyOf(pk ssh.PublicKey, comment string) Key {
+	blob := pk.Marshal()
+	return Key{Type: pk.Type(), Blob: blob, Comment: comment, Fingerprint: Fingerprint(blob)}
 }
 
 func rec(user string, i int) Record {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gitserver/gitserver/cmd/gitserver/cli"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -135,7 +136,7 @@ func fileHas(path, user string, match func(string, keys.Key) bool) (bool, error)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if k, err := keys.ParseLine(sc.Text()); err == nil && match(user, k) {
+		if k, err := sshkey.ParseLine(sc.Text()); err == nil && match(user, k) {
 			return true, nil
 		}
 	}

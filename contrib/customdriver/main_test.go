@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -71,7 +71,7 @@ func keygen(t *testing.T, dir, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := keys.ParseLine(string(b)); err != nil {
+	if _, err := sshkey.ParseLine(string(b)); err != nil {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))

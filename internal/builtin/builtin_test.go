@@ -15,6 +15,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -75,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) add(user, line string) keys.Key {
 	f.t.Helper()
-	k, err := keys.ParseLine(line)
+	k, err := sshkey.ParseLine(line)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestHelpWhoami(t *testing.T) {
 func TestKeysSelfService(t *testing.T) {
 	f := newFixture(t)
 	line := newKeyLine(t, "laptop")
-	k, _ := keys.ParseLine(line)
+	k, _ := sshkey.ParseLine(line)
 	out, errOut, code := f.run("alice", "keys add", line+"\n")
 	if code != 0 || !strings.Contains(out, "added "+k.Fingerprint) {
 		t.Fatalf("keys add = %d %q %q", code, out, errOut)
@@ -170,7 +171,7 @@ func TestKeysSelfService(t *testing.T) {
 	if _, errOut, code := f.run("alice", "keys add", bobPub+"\n"); code == 0 || strings.Contains(errOut, "bob") {
 		t.Errorf("keys add of bob's key = %d %q", code, errOut)
 	}
-	bob, _ := keys.ParseLine(bobPub)
+	bob, _ := sshkey.ParseLine(bobPub)
 	if _, errOut, code := f.run("alice", "keys remove "+bob.Fingerprint, ""); code == 0 || !strings.Contains(errOut, "no such key") {
 		t.Errorf("alice removing bob's key = %d %q", code, errOut)
 	}
@@ -197,7 +198,7 @@ func TestKeysOtherUser(t *testing.T) {
 	if out, _, code := f.run("root", "keys list --user bob", ""); code != 0 || !strings.Contains(out, "SHA256:mS+dKs0rUEd1LoLULONshy/nSUXLr/znzJ94bSPA+s8") {
 		t.Errorf("admin keys list --user bob = %d %q", code, out)
 	}
-	bob, _ := keys.ParseLine(bobPub)
+	bob, _ := sshkey.ParseLine(bobPub)
 	if _, errOut, code := f.run("root", "keys remove --user bob "+bob.Fingerprint, ""); code != 0 {
 		t.Errorf("admin removing bob's last key = %d %q", code, errOut)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -60,7 +61,7 @@ func keysAdd(e Env, store *keys.Store, target string) error {
 	if len(data) > maxKeysInput {
 		return fail(e, fmt.Sprintf("gitserver: more than %d bytes on stdin; no key was added", maxKeysInput), errors.New("input too large"))
 	}
-	parsed, errs := keys.ParseLines(bytes.NewReader(data))
+	parsed, errs := sshkey.ParseLines(bytes.NewReader(data))
 	for _, le := range errs {
 		fmt.Fprintf(e.Stderr, "gitserver: stdin:%v\n", le)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gitserver/gitserver/internal/drivertest"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -23,7 +24,7 @@ func TestFileDriver(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := drivertest.Alice().Credentials
-	k, err := keys.ParseKey(c.KeyType, base64.StdEncoding.EncodeToString(c.Key))
+	k, err := sshkey.ParseKey(c.KeyType, base64.StdEncoding.EncodeToString(c.Key))
 	if err != nil {
 		t.Fatal(err)
 	}

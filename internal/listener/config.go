@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -154,7 +154,7 @@ func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh
 			log.Debug("login name refused", "login", truncate(conn.User(), 64), "client", conn.RemoteAddr().String())
 			return nil, errors.New("wrong login name")
 		}
-		k, err := keys.ParseKey(key.Type(), base64.StdEncoding.EncodeToString(key.Marshal()))
+		k, err := sshkey.ParseKey(key.Type(), base64.StdEncoding.EncodeToString(key.Marshal()))
 		if err != nil {
 			log.Debug("key refused", "error", err, "client", conn.RemoteAddr().String())
 			return nil, err

@@ -14,7 +14,7 @@
 // fills from the key that signed. VerifiedPublicKeyCallback checks again
 // that the recorded fingerprint is the one of the verified key.
 //
-// Keys are validated by keys.ParseKey (no DSA, no RSA under 2048 bits, no
+// Keys are validated by sshkey.ParseKey (no DSA, no RSA under 2048 bits, no
 // certificates) before the driver sees them, and the login name must be
 // the configured ssh user.
 //

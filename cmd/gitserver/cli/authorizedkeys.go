@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -33,7 +34,7 @@ func (c *AuthorizedKeysCmd) Run(cli *CLI, e *env) error {
 		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.cfg.SSHUser)
 		return nil
 	}
-	key, err := keys.ParseKey(c.KeyType, c.Key)
+	key, err := sshkey.ParseKey(c.KeyType, c.Key)
 	if err != nil {
 		log.Info("offered key rejected", "type", c.KeyType, "error", err)
 		return nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gitserver/gitserver/internal/sshdtest"
-	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 // sshIn is client.ssh with stdin.
@@ -45,7 +45,7 @@ func TestBuiltinCommandsBehindSSHD(t *testing.T) {
 
 	// keys add, list, remove on one's own keys.
 	laptop := sshdtest.Keygen(t, filepath.Join(alice.home, "id_laptop"))
-	k, err := keys.ParseLine(laptop)
+	k, err := sshkey.ParseLine(laptop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestServeBuiltinCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "hello bob, this is gitserver") || !strings.Contains(out, " R      \tpublic/hello") || strings.Contains(out, "secret/x") {
 		t.Fatalf("info: %v\n%s", err, out)
 	}
-	k, err := keys.ParseLine(bob.pub)
+	k, err := sshkey.ParseLine(bob.pub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/gitolite"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/policy"
 )
 
@@ -106,13 +107,13 @@ func (c *ImportGitoliteCmd) readKeydir(e *env) (recs []keys.Record, bad int) {
 }
 
 // readKeyFile parses the key lines of one file.
-func readKeyFile(path string) ([]keys.Key, []*keys.LineError) {
+func readKeyFile(path string) ([]keys.Key, []*sshkey.LineError) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, []*keys.LineError{{Line: 0, Err: err}}
+		return nil, []*sshkey.LineError{{Line: 0, Err: err}}
 	}
 	defer f.Close()
-	return keys.ParseLines(io.LimitReader(f, maxKeyFile))
+	return sshkey.ParseLines(io.LimitReader(f, maxKeyFile))
 }
 
 // apply writes the policy (never over an existing file without --force)

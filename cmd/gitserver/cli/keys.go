@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 // KeysCmd groups the key store commands.
@@ -42,7 +43,7 @@ func (c *KeysAddCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	defer closeIn()
-	parsed, errs := keys.ParseLines(r)
+	parsed, errs := sshkey.ParseLines(r)
 	for _, le := range errs {
 		fmt.Fprintf(e.stderr, "gitserver: %s:%v\n", name, le)
 	}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 // KeysImportCmd bulk-loads keys.
@@ -52,7 +53,7 @@ func (c *KeysImportCmd) Run(cli *CLI, e *env) error {
 			fmt.Fprintf(e.stderr, "\rimported %d keys", added)
 		}
 	}
-	bad, err := keys.ParseImport(r, func(rec keys.Record) error {
+	bad, err := sshkey.ParseImport(r, func(rec keys.Record) error {
 		rec.Added = now
 		batch = append(batch, rec)
 		if len(batch) >= c.Batch {

@@ -21,6 +21,7 @@ import (
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/listener"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -207,7 +208,7 @@ func addAdminKey(a *app, e *env, file string) error {
 		return fmt.Errorf("--admin-key: %w", err)
 	}
 	defer f.Close()
-	parsed, errs := keys.ParseLines(f)
+	parsed, errs := sshkey.ParseLines(f)
 	if len(errs) > 0 {
 		return fmt.Errorf("--admin-key %s:%v", file, errs[0])
 	}

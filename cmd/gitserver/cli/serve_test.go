@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/sshdtest"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 // These tests run 'gitserver serve' as a child process on a free loopback
@@ -148,7 +149,7 @@ func (s *served) client(name string, register bool) *sclient {
 	c.pub = sshdtest.Keygen(s.t, c.key)
 	c.sshCfg = c.writeConfig("", c.key)
 	if register {
-		k, err := keys.ParseLine(c.pub)
+		k, err := sshkey.ParseLine(c.pub)
 		if err != nil {
 			s.t.Fatal(err)
 		}

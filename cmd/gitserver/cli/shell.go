@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gitserver/gitserver/internal/builtin"
-	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -153,7 +153,7 @@ func userFromAuthInfo(e *env, d shim.Driver, login string) (user, fp string, err
 		return "", "", err
 	}
 	for _, o := range offered {
-		k, err := keys.ParseKey(o.Type, o.Base64)
+		k, err := sshkey.ParseKey(o.Type, o.Base64)
 		if err != nil {
 			return "", "", err
 		}

@@ -1,4 +1,4 @@
-package keys
+package sshkey
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gitserver/gitserver/keys"
 )
 
 // LineError is an error on one line of a multi-line input.
@@ -19,16 +21,16 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 // Unwrap returns e.Err.
 func (e *LineError) Unwrap() error { return e.Err }
 
-// errLineTooLong reports a line over MaxLineLen.
-var errLineTooLong = fmt.Errorf("keys: line is longer than %d bytes", MaxLineLen)
+// errLineTooLong reports a line over keys.MaxLineLen.
+var errLineTooLong = fmt.Errorf("keys: line is longer than %d bytes", keys.MaxLineLen)
 
 // ParseLines reads authorized_keys-style lines from r, as ParseLine does.
 // Blank lines and lines whose first non-blank character is '#' are skipped.
 // It returns the good keys in order and an error for every bad line; a
 // read error ends the input and is returned as the error of the next line.
 // Callers that want all or nothing check len(errs) > 0.
-func ParseLines(r io.Reader) ([]Key, []*LineError) {
-	var ks []Key
+func ParseLines(r io.Reader) ([]keys.Key, []*LineError) {
+	var ks []keys.Key
 	var errs []*LineError
 	lr := newLineReader(r)
 	for {
@@ -59,7 +61,7 @@ func ParseLines(r io.Reader) ([]Key, []*LineError) {
 // skipping blank lines and '#' comments. It calls fn with each good record
 // in order, Added left zero, and returns the bad lines with their numbers.
 // The error is fn's error, which stops the import, or a read error.
-func ParseImport(r io.Reader, fn func(Record) error) ([]*LineError, error) {
+func ParseImport(r io.Reader, fn func(keys.Record) error) ([]*LineError, error) {
 	var errs []*LineError
 	lr := newLineReader(r)
 	for {
@@ -89,28 +91,28 @@ func ParseImport(r io.Reader, fn func(Record) error) ([]*LineError, error) {
 }
 
 // parseImportLine parses one "USER KEYTYPE BASE64 [TITLE...]" line.
-func parseImportLine(line string) (Record, error) {
+func parseImportLine(line string) (keys.Record, error) {
 	line = strings.Trim(line, " \t")
 	user, rest := cutField(line)
 	keyType, rest := cutField(rest)
 	b64, title := cutField(rest)
 	if b64 == "" {
-		return Record{}, errors.New(`keys: want "USER KEYTYPE BASE64 [TITLE]"`)
+		return keys.Record{}, errors.New(`keys: want "USER KEYTYPE BASE64 [TITLE]"`)
 	}
-	if err := ValidUsername(user); err != nil {
-		return Record{}, err
+	if err := keys.ValidUsername(user); err != nil {
+		return keys.Record{}, err
 	}
 	if !isKeyTypeName(keyType) {
-		return Record{}, fmt.Errorf(`keys: %s is not a key type; want "USER KEYTYPE BASE64 [TITLE]"`, quote(keyType))
+		return keys.Record{}, fmt.Errorf(`keys: %s is not a key type; want "USER KEYTYPE BASE64 [TITLE]"`, quote(keyType))
 	}
 	k, err := ParseKey(keyType, b64)
 	if err != nil {
-		return Record{}, err
+		return keys.Record{}, err
 	}
-	if err := checkTitle(title); err != nil {
-		return Record{}, err
+	if err := keys.CheckTitle(title); err != nil {
+		return keys.Record{}, err
 	}
-	return Record{User: user, Title: title, Key: k}, nil
+	return keys.Record{User: user, Title: title, Key: k}, nil
 }
 
 // skip reports whether a line is blank or a comment.
@@ -119,7 +121,7 @@ func skip(line string) bool {
 	return line == "" || line[0] == '#'
 }
 
-// lineReader reads lines of at most MaxLineLen bytes. A longer line is
+// lineReader reads lines of at most keys.MaxLineLen bytes. A longer line is
 // discarded and reported as errLineTooLong, and reading goes on.
 type lineReader struct {
 	br *bufio.Reader
@@ -127,7 +129,7 @@ type lineReader struct {
 }
 
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, MaxLineLen+2)}
+	return &lineReader{br: bufio.NewReaderSize(r, keys.MaxLineLen+2)}
 }
 
 // next returns the next line without its "\n" or "\r\n".
@@ -144,7 +146,7 @@ func (lr *lineReader) next() (string, error) {
 		return "", err
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if len(s) > MaxLineLen {
+	if len(s) > keys.MaxLineLen {
 		return "", errLineTooLong
 	}
 	return s, nil

@@ -1,8 +1,9 @@
-package keys
+package sshkey
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gitserver/gitserver/keys"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -22,15 +23,15 @@ func lineNumbers(errs []*LineError) []int {
 func TestParseLines(t *testing.T) {
 	ed1, ed2 := testkeys.Line(testkeys.Ed25519(1), "one"), testkeys.Line(testkeys.Ed25519(2), "")
 	input := strings.Join([]string{
-		"# comment",                           // 1
-		ed1,                                   // 2
-		"",                                    // 3
-		"   ",                                 // 4
-		"restrict " + ed2,                     // 5 bad
-		"ssh-ed25519 AAAA",                    // 6 bad
-		"  # indented comment",                // 7
-		"x" + strings.Repeat(" ", MaxLineLen), // 8 bad: too long
-		ed2 + "\r",                            // 9
+		"# comment",            // 1
+		ed1,                    // 2
+		"",                     // 3
+		"   ",                  // 4
+		"restrict " + ed2,      // 5 bad
+		"ssh-ed25519 AAAA",     // 6 bad
+		"  # indented comment", // 7
+		"x" + strings.Repeat(" ", keys.MaxLineLen), // 8 bad: too long
+		ed2 + "\r", // 9
 	}, "\n")
 	ks, errs := ParseLines(strings.NewReader(input))
 	if len(ks) != 2 || ks[0].Comment != "one" || ks[1].Fingerprint != ksFingerprint(t, ed2) {
@@ -71,15 +72,15 @@ func TestParseImport(t *testing.T) {
 		"bob " + ed(2),                    // 3
 		"-bob " + ed(3),                   // 4 bad user
 		"carol " + ed(4) + " bell\a",      // 5 bad title
-		"dave " + ed(5) + " " + strings.Repeat("t", MaxTitleLen+1), // 6 bad title
-		"erin restrict " + ed(6),                                   // 7 options
-		"frank",                                                    // 8 short
-		"",                                                         // 9
+		"dave " + ed(5) + " " + strings.Repeat("t", keys.MaxTitleLen+1), // 6 bad title
+		"erin restrict " + ed(6), // 7 options
+		"frank",                  // 8 short
+		"",                       // 9
 		"gina ssh-rsa " + ed(7)[len("ssh-ed25519 "):], // 10 type mismatch
 		"hank " + ed(8) + "  spaced   title ",         // 11
 	}, "\n")
-	var recs []Record
-	errs, err := ParseImport(strings.NewReader(input), func(r Record) error {
+	var recs []keys.Record
+	errs, err := ParseImport(strings.NewReader(input), func(r keys.Record) error {
 		recs = append(recs, r)
 		return nil
 	})
@@ -102,7 +103,7 @@ func TestParseImportStops(t *testing.T) {
 	stop := errors.New("stop")
 	input := "alice " + testkeys.Line(testkeys.Ed25519(1), "") + "\nbob " + testkeys.Line(testkeys.Ed25519(2), "") + "\n"
 	n := 0
-	_, err := ParseImport(strings.NewReader(input), func(Record) error { n++; return stop })
+	_, err := ParseImport(strings.NewReader(input), func(keys.Record) error { n++; return stop })
 	if err != stop || n != 1 {
 		t.Errorf("ParseImport with failing fn = %v after %d calls, want stop after 1", err, n)
 	}

@@ -1,112 +1,78 @@
-package keys
+package sshkey
 
 import (
 	"bytes"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// MaxLineLen is the longest key or import line accepted, in bytes. It is
-// far above the longest line OpenSSH writes for an RSA key of 16384 bits.
-const MaxLineLen = 16 << 10
+	"github.com/gitserver/gitserver/keys"
+)
 
 // minRSABits is the smallest RSA modulus accepted. The largest (16384 bits,
 // OpenSSH's limit) is enforced by ssh.ParsePublicKey.
 const minRSABits = 2048
 
-// typeDSA is the type of DSA keys, which are refused.
-const typeDSA = "ssh-dss"
-
 // certSuffix ends the type of every OpenSSH certificate.
 const certSuffix = "-cert-v01@openssh.com"
-
-// allowedTypes are the key types a store accepts.
-var allowedTypes = map[string]bool{
-	ssh.KeyAlgoED25519:    true,
-	ssh.KeyAlgoSKED25519:  true,
-	ssh.KeyAlgoECDSA256:   true,
-	ssh.KeyAlgoECDSA384:   true,
-	ssh.KeyAlgoECDSA521:   true,
-	ssh.KeyAlgoSKECDSA256: true,
-	ssh.KeyAlgoRSA:        true,
-}
-
-// Key is a validated public key. A Key returned by ParseKey, ParseLine,
-// ParseLines or ParseImport has passed every check in the package doc.
-type Key struct {
-	Type        string // the key's own type, e.g. "ssh-ed25519"
-	Blob        []byte // SSH wire format, as ssh.PublicKey.Marshal returns it
-	Comment     string // the comment on the line, if any; printable
-	Fingerprint string // ssh.FingerprintSHA256 of Blob, "SHA256:..."
-}
-
-// AuthorizedKey returns the key as one authorized_keys line, "type base64",
-// without comment or newline.
-func (k Key) AuthorizedKey() string {
-	return k.Type + " " + base64.StdEncoding.EncodeToString(k.Blob)
-}
 
 // ParseKey parses and validates a key given as its type and its base64 blob,
 // the %t and %k tokens of sshd's AuthorizedKeysCommand. keyType must equal
 // the type encoded in the blob, and b64 must be canonical padded base64.
-func ParseKey(keyType, b64 string) (Key, error) {
-	if len(keyType)+len(b64) > MaxLineLen {
-		return Key{}, fmt.Errorf("keys: key is longer than %d bytes", MaxLineLen)
+func ParseKey(keyType, b64 string) (keys.Key, error) {
+	if len(keyType)+len(b64) > keys.MaxLineLen {
+		return keys.Key{}, fmt.Errorf("keys: key is longer than %d bytes", keys.MaxLineLen)
 	}
-	if err := checkTypeName(keyType); err != nil {
-		return Key{}, err
+	if err := keys.CheckType(keyType); err != nil {
+		return keys.Key{}, err
 	}
 	blob, err := base64.StdEncoding.Strict().DecodeString(b64)
 	if err != nil || base64.StdEncoding.EncodeToString(blob) != b64 {
-		return Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
+		return keys.Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
 	}
 	pk, err := parseBlob(blob)
 	if err != nil {
-		return Key{}, err
+		return keys.Key{}, err
 	}
 	if pk.Type() != keyType {
-		return Key{}, fmt.Errorf("keys: key type %q does not match the key data, which is %q", keyType, pk.Type())
+		return keys.Key{}, fmt.Errorf("keys: key type %q does not match the key data, which is %q", keyType, pk.Type())
 	}
-	return Key{Type: pk.Type(), Blob: blob, Fingerprint: ssh.FingerprintSHA256(pk)}, nil
+	return keys.Key{Type: pk.Type(), Blob: blob, Fingerprint: ssh.FingerprintSHA256(pk)}, nil
 }
 
 // ParseLine parses one authorized_keys-style line, "type base64 [comment]".
 // Leading and trailing white space, including a final newline, is ignored.
 // Key options such as `command="..."` or `restrict` are an error: the server
 // decides what a key may do, never the line that carries it.
-func ParseLine(line string) (Key, error) {
-	if len(line) > MaxLineLen {
-		return Key{}, fmt.Errorf("keys: line is longer than %d bytes", MaxLineLen)
+func ParseLine(line string) (keys.Key, error) {
+	if len(line) > keys.MaxLineLen {
+		return keys.Key{}, fmt.Errorf("keys: line is longer than %d bytes", keys.MaxLineLen)
 	}
 	line = strings.Trim(line, " \t\r\n")
 	if strings.ContainsAny(line, "\r\n") {
-		return Key{}, errors.New("keys: more than one line given; give one key per line")
+		return keys.Key{}, errors.New("keys: more than one line given; give one key per line")
 	}
 	keyType, rest := cutField(line)
 	if keyType == "" {
-		return Key{}, errors.New("keys: empty line; want \"type base64 [comment]\"")
+		return keys.Key{}, errors.New("keys: empty line; want \"type base64 [comment]\"")
 	}
 	if !isKeyTypeName(keyType) {
-		return Key{}, optionsOrUnknown(keyType, rest)
+		return keys.Key{}, optionsOrUnknown(keyType, rest)
 	}
 	b64, comment := cutField(rest)
 	if b64 == "" {
-		return Key{}, errors.New("keys: key data is missing; want \"type base64 [comment]\"")
+		return keys.Key{}, errors.New("keys: key data is missing; want \"type base64 [comment]\"")
 	}
 	k, err := ParseKey(keyType, b64)
 	if err != nil {
-		return Key{}, err
+		return keys.Key{}, err
 	}
-	if err := checkText("comment", comment); err != nil {
-		return Key{}, err
+	if err := keys.CheckComment(comment); err != nil {
+		return keys.Key{}, err
 	}
 	k.Comment = comment
 	return k, nil
@@ -125,7 +91,7 @@ func cutField(s string) (field, rest string) {
 // isKeyTypeName reports whether s names a key type, supported or not.
 func isKeyTypeName(s string) bool {
 	switch {
-	case allowedTypes[s], s == typeDSA, strings.HasSuffix(s, certSuffix):
+	case keys.CheckType(s) == nil, s == "ssh-dss", strings.HasSuffix(s, certSuffix):
 		return true
 	case strings.HasPrefix(s, "ssh-"), strings.HasPrefix(s, "ecdsa-sha2-"), strings.HasPrefix(s, "sk-"):
 		return !strings.ContainsAny(s, "=\",")
@@ -159,19 +125,6 @@ func isOptionName(s string) bool {
 	return false
 }
 
-// checkTypeName rejects key types the store does not accept, saying why.
-func checkTypeName(t string) error {
-	switch {
-	case allowedTypes[t]:
-		return nil
-	case t == typeDSA:
-		return errors.New("keys: DSA keys (ssh-dss) are insecure and not accepted; use ed25519")
-	case strings.HasSuffix(t, certSuffix):
-		return errors.New("keys: certificates are not accepted; give the plain public key")
-	}
-	return fmt.Errorf("keys: key type %s is not supported; use ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (2048 bits or more) or a security key type", quote(t))
-}
-
 // parseBlob parses an SSH wire-format public key and checks that it is of an
 // accepted type and size and encoded canonically.
 func parseBlob(blob []byte) (ssh.PublicKey, error) {
@@ -179,7 +132,7 @@ func parseBlob(blob []byte) (ssh.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: key data is not a valid public key (%v); copy the whole line of the .pub file", err)
 	}
-	if err := checkTypeName(pk.Type()); err != nil {
+	if err := keys.CheckType(pk.Type()); err != nil {
 		return nil, err
 	}
 	if _, ok := pk.(*ssh.Certificate); ok {
@@ -211,26 +164,6 @@ func checkRSA(pk ssh.PublicKey) error {
 		return fmt.Errorf("keys: RSA key of %d bits is too short; use ed25519 or RSA of at least %d bits", bits, minRSABits)
 	}
 	return nil
-}
-
-// checkText rejects text (a comment or title) that is not valid UTF-8 or
-// holds a character that is not printable, such as a control character.
-func checkText(what, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("keys: %s is not valid UTF-8", what)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("keys: %s contains the non-printable character %U; remove it", what, r)
-		}
-	}
-	return nil
-}
-
-// fingerprint returns the ssh.FingerprintSHA256 form of a wire-format blob.
-func fingerprint(blob []byte) string {
-	sum := sha256.Sum256(blob)
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
 // quote returns s quoted, cut to a length fit for an error message.

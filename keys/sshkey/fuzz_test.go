@@ -1,16 +1,17 @@
-package keys
+package sshkey
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/internal/testkeys"
 	"golang.org/x/crypto/ssh"
 )
 
 // checkKey checks the invariants of a Key returned without error.
-func checkKey(t *testing.T, k Key) {
+func checkKey(t *testing.T, k keys.Key) {
 	t.Helper()
 	pk, err := ssh.ParsePublicKey(k.Blob)
 	if err != nil {
@@ -27,7 +28,7 @@ func checkKey(t *testing.T, k Key) {
 	if back.Type != k.Type || back.Fingerprint != k.Fingerprint || !bytes.Equal(back.Blob, k.Blob) {
 		t.Fatalf("ParseLine(AuthorizedKey()) = %+v, want %+v", back, k)
 	}
-	if checkText("comment", k.Comment) != nil || strings.ContainsAny(k.Comment, "\r\n") {
+	if keys.CheckComment(k.Comment) != nil || strings.ContainsAny(k.Comment, "\r\n") {
 		t.Fatalf("accepted comment %q", k.Comment)
 	}
 }
@@ -70,8 +71,8 @@ func FuzzParseImport(f *testing.F) {
 	f.Add("# c\n\nalice " + testkeys.Line(testkeys.Ed25519(3), "title") + "\r\nbob x y\n")
 	f.Fuzz(func(t *testing.T, input string) {
 		nlines := strings.Count(input, "\n") + 1
-		errs, err := ParseImport(strings.NewReader(input), func(r Record) error {
-			if ValidUsername(r.User) != nil || checkTitle(r.Title) != nil || checkRecord(r) != nil {
+		errs, err := ParseImport(strings.NewReader(input), func(r keys.Record) error {
+			if r.Check() != nil {
 				t.Fatalf("bad record accepted: %+v", r)
 			}
 			checkKey(t, r.Key)
