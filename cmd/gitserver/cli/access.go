@@ -46,8 +46,8 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	pol, err := filedriver.LoadPolicy(a.cfg.Policy)
+	defer a.Close()
+	pol, err := filedriver.LoadPolicy(a.Cfg.Policy)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	creator := ""
 	if pol.UsesCreator() {
 		creator = c.User // a repository that does not exist yet
-		if dir := filepath.Join(a.cfg.Repos, shim.DirName(name)); exists(filepath.Join(dir, "HEAD")) {
+		if dir := filepath.Join(a.Cfg.Repos, shim.DirName(name)); exists(filepath.Join(dir, "HEAD")) {
 			creator, _ = filedriver.ReadCreator(dir)
 		}
 	}

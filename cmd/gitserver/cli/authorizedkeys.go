@@ -28,10 +28,10 @@ func (c *AuthorizedKeysCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	log := a.log.Named("authorized-keys").With("login", c.User)
-	if c.User != a.cfg.SSHUser {
-		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.cfg.SSHUser)
+	defer a.Close()
+	log := a.Log.Named("authorized-keys").With("login", c.User)
+	if c.User != a.Cfg.SSHUser {
+		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.Cfg.SSHUser)
 		return nil
 	}
 	key, err := sshkey.ParseKey(c.KeyType, c.Key)
@@ -40,7 +40,7 @@ func (c *AuthorizedKeysCmd) Run(cli *CLI, e *env) error {
 		return nil
 	}
 	log = log.With("key", key.Fingerprint)
-	d, err := a.driver()
+	d, err := a.Driver()
 	if err != nil {
 		log.Error("cannot open driver", "error", err)
 		return exitError(1)

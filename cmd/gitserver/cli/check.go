@@ -16,6 +16,7 @@ import (
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -48,7 +49,7 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 }
 
 func checkInstall(cfg *config.Config, add func(what, hint string)) {
-	if _, err := shim.OpenDriver(cfg.Driver, driverConfig(cfg)); err != nil {
+	if _, err := shim.OpenDriver(cfg.Driver, setup.DriverConfig(cfg)); err != nil {
 		add(err.Error(), driverHint(err))
 	}
 	if cfg.Driver == "file" {

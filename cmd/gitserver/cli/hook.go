@@ -37,8 +37,8 @@ func (c *HookCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		return exitError(1)
 	}
-	defer a.close()
-	log := a.log.Named("hook").With("hook", c.Name, "user", e.getenv("GITSERVER_USER"), "repo", e.getenv("GITSERVER_REPO"), "key", e.getenv("GITSERVER_KEY"))
+	defer a.Close()
+	log := a.Log.Named("hook").With("hook", c.Name, "user", e.getenv("GITSERVER_USER"), "repo", e.getenv("GITSERVER_REPO"), "key", e.getenv("GITSERVER_KEY"))
 	stdin, err := io.ReadAll(io.LimitReader(e.stdin, maxHookInput+1))
 	if err != nil || len(stdin) > maxHookInput {
 		log.Error("hook input unreadable or too large", "error", err, "bytes", len(stdin))
@@ -73,7 +73,7 @@ func checkPush(a *app, e *env, log hclog.Logger, stdin []byte) int {
 	if err != nil {
 		return fail("bad pre-receive input", "error", err)
 	}
-	d, err := a.driver()
+	d, err := a.Driver()
 	if err != nil {
 		return fail("cannot open driver", "error", err)
 	}
@@ -186,5 +186,5 @@ func ensureHooks(a *app) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return hooks.Ensure(hooks.Dir(a.cfg.DataDir), bin, a.cfg.File)
+	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
 }

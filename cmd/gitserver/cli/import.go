@@ -123,10 +123,10 @@ func (c *ImportGitoliteCmd) apply(cli *CLI, e *env, text string, recs []keys.Rec
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	out := c.Policy
 	if out == "" {
-		out = a.cfg.Policy
+		out = a.Cfg.Policy
 	}
 	if _, err := policy.Parse(out, strings.NewReader(text)); err != nil {
 		return err
@@ -153,11 +153,11 @@ func (c *ImportGitoliteCmd) apply(cli *CLI, e *env, text string, recs []keys.Rec
 	for i := range recs {
 		recs[i].Added = now
 	}
-	added, errs := a.store().Import(recs)
+	added, errs := a.Store().Import(recs)
 	for _, err := range errs {
 		fmt.Fprintf(e.stderr, "gitserver: %v\n", err)
 	}
-	a.log.Named("import").Info("gitolite imported", "conf", c.Conf, "keydir", c.Keydir, "policy", out, "keys_added", added, "bad", bad+len(errs))
+	a.Log.Named("import").Info("gitolite imported", "conf", c.Conf, "keydir", c.Keydir, "policy", out, "keys_added", added, "bad", bad+len(errs))
 	fmt.Fprintf(e.stdout, "wrote %s; added %d key(s); %d bad key line(s) or file(s), %d conflict(s)\n", out, added, bad, len(errs))
 	if bad+len(errs) > 0 {
 		return fmt.Errorf("%d key(s) not imported (the others were kept)", bad+len(errs))

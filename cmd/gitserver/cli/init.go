@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/setup"
 )
 
 // InitCmd writes a starter config and policy and creates the directories.
@@ -81,11 +82,11 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	own, err := ownerFor(cfg.SSHUser)
+	own, err := setup.OwnerFor(cfg.SSHUser)
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: &cfg, owner: own}
+	a := &app{&setup.App{Cfg: &cfg, Owner: own}}
 	if err := os.MkdirAll(filepath.Dir(cli.Config), 0o755); err != nil {
 		return err
 	}

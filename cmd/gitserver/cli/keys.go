@@ -37,7 +37,7 @@ func (c *KeysAddCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	r, name, closeIn, err := openInput(e, c.File)
 	if err != nil {
 		return err
@@ -62,11 +62,11 @@ func (c *KeysAddCmd) Run(cli *CLI, e *env) error {
 		}
 		recs[i] = keys.Record{User: c.User, Title: title, Key: k, Added: now}
 	}
-	added, err := a.store().Add(recs)
+	added, err := a.Store().Add(recs)
 	if err != nil {
 		return fmt.Errorf("%w; no key was added", err)
 	}
-	log := a.log.Named("keys")
+	log := a.Log.Named("keys")
 	for _, r := range added {
 		log.Info("key added", "user", r.User, "key", r.Key.Fingerprint, "type", r.Key.Type, "title", r.Title)
 		fmt.Fprintf(e.stdout, "%s %s %s\n", r.Key.Fingerprint, r.Key.Type, r.User)
@@ -110,9 +110,9 @@ func (c *KeysListCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	var list []keyJSON
-	err = a.store().List(c.User, func(r keys.Record) error {
+	err = a.Store().List(c.User, func(r keys.Record) error {
 		list = append(list, keyJSON{r.User, r.Key.Fingerprint, r.Key.Type, r.Title, r.Added, r.Key.AuthorizedKey()})
 		return nil
 	})
@@ -155,17 +155,17 @@ func (c *KeysRemoveCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	var n int
 	if c.User != "" {
-		n, err = a.store().RemoveUser(c.User)
+		n, err = a.Store().RemoveUser(c.User)
 	} else {
-		n, err = a.store().Remove(c.Fingerprints...)
+		n, err = a.Store().Remove(c.Fingerprints...)
 	}
 	if err != nil {
 		return err
 	}
-	a.log.Named("keys").Info("keys removed", "user", c.User, "keys", c.Fingerprints, "removed", n)
+	a.Log.Named("keys").Info("keys removed", "user", c.User, "keys", c.Fingerprints, "removed", n)
 	fmt.Fprintf(e.stdout, "removed %d key(s)\n", n)
 	if n == 0 {
 		return errors.New("no such key; see 'gitserver keys list'")

@@ -27,13 +27,13 @@ func (c *KeysImportCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	r, name, closeIn, err := openInput(e, c.File)
 	if err != nil {
 		return err
 	}
 	defer closeIn()
-	store := a.store()
+	store := a.Store()
 	progress := isTerminal(e.stderr)
 	now := time.Now().UTC()
 	var batch []keys.Record
@@ -68,7 +68,7 @@ func (c *KeysImportCmd) Run(cli *CLI, e *env) error {
 	for _, le := range bad {
 		fmt.Fprintf(e.stderr, "gitserver: %s:%v\n", name, le)
 	}
-	a.log.Named("keys").Info("keys imported", "file", name, "added", added, "bad_lines", len(bad), "conflicts", conflicts)
+	a.Log.Named("keys").Info("keys imported", "file", name, "added", added, "bad_lines", len(bad), "conflicts", conflicts)
 	fmt.Fprintf(e.stdout, "imported %d key(s); %d bad line(s), %d conflict(s)\n", added, len(bad), conflicts)
 	if err != nil {
 		return err

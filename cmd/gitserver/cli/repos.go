@@ -36,12 +36,12 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	git, err := shim.LookGit()
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(a.cfg.Repos, shim.DirName(name))
+	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
 	if _, err := os.Lstat(dir); err == nil {
 		return fmt.Errorf("repository %s already exists at %s", name, dir)
 	}
@@ -54,7 +54,7 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	if err := a.chownTree(dir); err != nil {
 		return err
 	}
-	a.log.Named("repos").Info("repository created", "repo", name, "dir", dir)
+	a.Log.Named("repos").Info("repository created", "repo", name, "dir", dir)
 	fmt.Fprintf(e.stdout, "created %s (%s)\n", name, dir)
 	return nil
 }
@@ -79,7 +79,7 @@ func (a *app) createOnPush(git string) func(ctx context.Context, name, dir, user
 		if err := a.chownTree(dir); err != nil {
 			return err
 		}
-		a.log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
+		a.Log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
 		return nil
 	}
 }
@@ -98,21 +98,21 @@ func (a *app) mkdirOwned(dir string) error {
 		if err := os.Mkdir(missing[i], 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		a.owner.chown(missing[i])
+		a.Owner.Chown(missing[i])
 	}
 	return nil
 }
 
 // chownTree gives a new repository to the ssh user.
 func (a *app) chownTree(dir string) error {
-	if a.owner.uid < 0 {
+	if a.Owner.UID < 0 {
 		return nil
 	}
 	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, a.owner.uid, a.owner.gid)
+		return os.Lchown(p, a.Owner.UID, a.Owner.GID)
 	})
 }
 
@@ -134,8 +134,8 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	list, err := listRepos(a.cfg.Repos)
+	defer a.Close()
+	list, err := listRepos(a.Cfg.Repos)
 	if err != nil {
 		return err
 	}

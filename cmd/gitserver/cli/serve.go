@@ -20,6 +20,7 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/listener"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
@@ -85,11 +86,11 @@ func (c *ServeCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	if err := c.prepare(a, e, embedded); err != nil {
 		return err
 	}
-	log := a.log.Named("serve")
+	log := a.Log.Named("serve")
 	setup, err := c.setup(a, e)
 	if err != nil {
 		return err
@@ -98,13 +99,13 @@ func (c *ServeCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", a.cfg.Listen.Address)
+	l, err := net.Listen("tcp", a.Cfg.Listen.Address)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("listening", "address", l.Addr().String(), "config", path)
 	fmt.Fprintf(e.stdout, "listening on %s\n", l.Addr())
-	fmt.Fprintf(e.stdout, "clone with: git clone %s\n", cloneURL(a.cfg, l.Addr()))
+	fmt.Fprintf(e.stdout, "clone with: git clone %s\n", cloneURL(a.Cfg, l.Addr()))
 	return c.serve(a, path, srv, l, e)
 }
 
@@ -163,22 +164,20 @@ func loadServe(path string) (*app, error) {
 	if err != nil {
 		home = cfg.DataDir
 	}
-	own := owner{uid: -1, gid: -1, home: home}
-	log, closeLog := openLog(cfg)
-	return &app{cfg: cfg, log: log, owner: own, close: closeLog}, nil
+	return &app{setup.New(cfg, setup.Owner{UID: -1, GID: -1, Home: home})}, nil
 }
 
 // prepare applies --listen, adds the admin key, checks that someone can
 // log in, and in the embedded default creates the first repository.
 func (c *ServeCmd) prepare(a *app, e *env, embedded bool) error {
 	if c.Listen != "" {
-		a.cfg.Listen.Address = c.Listen
-		if err := a.cfg.Validate(); err != nil {
+		a.Cfg.Listen.Address = c.Listen
+		if err := a.Cfg.Validate(); err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
 	}
 	if embedded {
-		if err := os.MkdirAll(a.cfg.Repos, 0o750); err != nil {
+		if err := os.MkdirAll(a.Cfg.Repos, 0o750); err != nil {
 			return err
 		}
 	}
@@ -187,7 +186,7 @@ func (c *ServeCmd) prepare(a *app, e *env, embedded bool) error {
 			return err
 		}
 	}
-	n, err := a.store().Count()
+	n, err := a.Store().Count()
 	if err != nil {
 		return err
 	}
@@ -219,12 +218,12 @@ func addAdminKey(a *app, e *env, file string) error {
 	for i, k := range parsed {
 		recs[i] = keys.Record{User: adminUser, Title: k.Comment, Key: k}
 	}
-	added, err := a.store().Add(recs)
+	added, err := a.Store().Add(recs)
 	if err != nil {
 		return fmt.Errorf("--admin-key: %w", err)
 	}
 	for _, r := range added {
-		a.log.Named("keys").Info("key added", "user", r.User, "key", r.Key.Fingerprint, "type", r.Key.Type, "title", r.Title)
+		a.Log.Named("keys").Info("key added", "user", r.User, "key", r.Key.Fingerprint, "type", r.Key.Type, "title", r.Title)
 		fmt.Fprintf(e.stdout, "added key %s for user %s\n", r.Key.Fingerprint, r.User)
 	}
 	return nil
@@ -232,7 +231,7 @@ func addAdminKey(a *app, e *env, file string) error {
 
 // createHello creates REPOS/hello.git when the repos root is empty.
 func createHello(a *app, e *env) error {
-	entries, err := os.ReadDir(a.cfg.Repos)
+	entries, err := os.ReadDir(a.Cfg.Repos)
 	if err != nil || len(entries) > 0 {
 		return err
 	}
@@ -240,11 +239,11 @@ func createHello(a *app, e *env) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(a.cfg.Repos, shim.DirName(helloRepo))
+	dir := filepath.Join(a.Cfg.Repos, shim.DirName(helloRepo))
 	if err := createBareRepo(git, dir); err != nil {
 		return err
 	}
-	a.log.Named("repos").Info("repository created", "repo", helloRepo, "dir", dir)
+	a.Log.Named("repos").Info("repository created", "repo", helloRepo, "dir", dir)
 	fmt.Fprintf(e.stdout, "created repository %s (%s)\n", helloRepo, dir)
 	return nil
 }
@@ -268,12 +267,12 @@ func createBareRepo(git, dir string) error {
 // shim, host keys (generated if missing) and limits. A policy that does
 // not parse is an error now, not at the first request.
 func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
-	if a.cfg.Driver == "file" {
-		if _, err := filedriver.LoadPolicy(a.cfg.Policy); err != nil {
+	if a.Cfg.Driver == "file" {
+		if _, err := filedriver.LoadPolicy(a.Cfg.Policy); err != nil {
 			return nil, err
 		}
 	}
-	d, err := a.driver()
+	d, err := a.Driver()
 	if err != nil {
 		return nil, err
 	}
@@ -285,22 +284,22 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hks, err := listener.LoadHostKeys(a.cfg.HostKeys())
+	hks, err := listener.LoadHostKeys(a.Cfg.HostKeys())
 	if err != nil {
 		return nil, err
 	}
 	for _, hk := range hks {
-		a.log.Named("serve").Info("host key", "path", hk.Path, "type", hk.Signer.PublicKey().Type(), "fingerprint", hk.Fingerprint, "generated", hk.Generated)
+		a.Log.Named("serve").Info("host key", "path", hk.Path, "type", hk.Signer.PublicKey().Type(), "fingerprint", hk.Fingerprint, "generated", hk.Generated)
 		if e != nil {
 			fmt.Fprintf(e.stdout, "host key %s %s\n", hk.Signer.PublicKey().Type(), hk.Fingerprint)
 		}
 	}
-	l := a.cfg.Listen
+	l := a.Cfg.Listen
 	return &listener.Setup{
-		SSHUser:  a.cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, HooksPath: hooksDir, Create: a.createOnPush(git)},
+		SSHUser:  a.Cfg.SSHUser,
+		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksDir, Create: a.createOnPush(git)},
 		HostKeys: hks,
-		Close:    func() { closeDriver(a.log, d) },
+		Close:    func() { closeDriver(a.Log, d) },
 		Limits: listener.Limits{
 			LoginGraceTime:       time.Duration(l.LoginGraceTime),
 			MaxAuthTries:         l.MaxAuthTries,
@@ -314,7 +313,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 
 // serve runs srv on l until a signal says stop; SIGHUP reloads.
 func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listener, e *env) error {
-	log := a.log.Named("serve")
+	log := a.Log.Named("serve")
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -339,12 +338,12 @@ func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listen
 
 // shutdown lets running git commands finish, for at most drain_timeout.
 func (c *ServeCmd) shutdown(a *app, srv *listener.Server) error {
-	log := a.log.Named("serve")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(a.cfg.Listen.DrainTimeout))
+	log := a.Log.Named("serve")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(a.Cfg.Listen.DrainTimeout))
 	defer cancel()
 	start := time.Now()
 	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("drain timeout: running git commands were terminated", "drain_timeout", a.cfg.Listen.DrainTimeout, "error", err)
+		log.Warn("drain timeout: running git commands were terminated", "drain_timeout", a.Cfg.Listen.DrainTimeout, "error", err)
 		return nil
 	}
 	log.Info("stopped", "drained_in", time.Since(start))
@@ -354,7 +353,7 @@ func (c *ServeCmd) shutdown(a *app, srv *listener.Server) error {
 // reload reads the config, policy and host keys again for new
 // connections. On any error the running setup stays.
 func (c *ServeCmd) reload(a *app, path string, srv *listener.Server) {
-	log := a.log.Named("serve")
+	log := a.Log.Named("serve")
 	cfg, err := config.Load(path)
 	if err != nil {
 		log.Error("reload failed; keeping the running config", "error", err)
@@ -363,20 +362,20 @@ func (c *ServeCmd) reload(a *app, path string, srv *listener.Server) {
 	if c.Listen != "" {
 		cfg.Listen.Address = c.Listen
 	}
-	if cfg.Listen.Address != a.cfg.Listen.Address {
-		log.Warn("listen.address changed; restart to listen there", "running", a.cfg.Listen.Address, "config", cfg.Listen.Address)
-		cfg.Listen.Address = a.cfg.Listen.Address
+	if cfg.Listen.Address != a.Cfg.Listen.Address {
+		log.Warn("listen.address changed; restart to listen there", "running", a.Cfg.Listen.Address, "config", cfg.Listen.Address)
+		cfg.Listen.Address = a.Cfg.Listen.Address
 	}
-	next := &app{cfg: cfg, log: a.log, owner: a.owner}
-	setup, err := c.setup(next, nil)
+	next := &app{&setup.App{Cfg: cfg, Log: a.Log, Owner: a.Owner}}
+	gen, err := c.setup(next, nil)
 	if err == nil {
-		err = srv.Reload(setup)
+		err = srv.Reload(gen)
 	}
 	if err != nil {
 		log.Error("reload failed; keeping the running config", "error", err)
 		return
 	}
-	a.cfg = cfg
+	a.Cfg = cfg
 	log.Info("reloaded", "config", path)
 }
 

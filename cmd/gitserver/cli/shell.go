@@ -42,9 +42,9 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		return exitError(1)
 	}
-	defer a.close()
-	log := a.log.Named("shell")
-	d, err := a.driver()
+	defer a.Close()
+	log := a.Log.Named("shell")
+	d, err := a.Driver()
 	if err != nil {
 		log.Error("cannot open driver", "error", err)
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
@@ -52,7 +52,7 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 	}
 	req := shim.Request{User: c.User, Key: c.Key, Command: e.getenv("SSH_ORIGINAL_COMMAND"), Protocol: e.getenv("GIT_PROTOCOL")}
 	if req.User == "" {
-		if req.User, req.Key, err = userFromAuthInfo(e, d, a.cfg.SSHUser); err != nil {
+		if req.User, req.Key, err = userFromAuthInfo(e, d, a.Cfg.SSHUser); err != nil {
 			log.Warn("no usable key in SSH_USER_AUTH", "error", err)
 			fmt.Fprintln(e.stderr, shim.MsgDenied)
 			return exitError(1)
@@ -65,7 +65,7 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		return exitError(1)
 	}
-	s := &shim.Shim{Driver: d, Root: a.cfg.Repos, Git: git, Home: a.owner.home, Create: a.createOnPush(git)}
+	s := &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, Create: a.createOnPush(git)}
 	if strings.Contains(req.Command, "receive-pack") {
 		// Only a push runs hooks; reads do not pay for the check.
 		if s.HooksPath, err = ensureHooks(a); err != nil {

@@ -1,0 +1,190 @@
+// Package setup is what every gitserver command starts from: the config, the
+// operator's log, the owner of the files it creates and the driver.
+//
+// It links only what the processes sshd starts at every login need (no
+// command-line parser, no SSH implementation), so that both the full
+// command line (cmd/gitserver/cli) and the small front binary sshd runs
+// (cmd/gitserver) can use it.
+package setup
+
+import (
+	"fmt"
+	"io"
+	"log/syslog"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/shim"
+
+	// The built-in drivers: every program that opens a driver has them.
+	_ "github.com/gitserver/gitserver/internal/execdriver"
+	_ "github.com/gitserver/gitserver/internal/filedriver"
+	_ "github.com/gitserver/gitserver/internal/httpdriver/httpconf"
+)
+
+// App is a loaded config and the operator's logger.
+type App struct {
+	Cfg   *config.Config
+	Log   hclog.Logger
+	Owner Owner
+	// closeLog closes the log's file or syslog connection.
+	closeLog func()
+	// closers are the opened drivers that hold a process.
+	closers []io.Closer
+}
+
+// Load reads the config at path and opens the log. It never logs to
+// stderr: behind sshd, stderr is the SSH client's.
+func Load(path string) (*App, error) {
+	a, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.Owner, err = OwnerFor(a.Cfg.SSHUser); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// LoadConfig is Load without looking up the ssh user, for authorized-keys,
+// which creates no files but the log and runs twice per login.
+func LoadConfig(path string) (*App, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, Owner{UID: -1, GID: -1}), nil
+}
+
+// New opens the log for cfg; files the App creates belong to own.
+func New(cfg *config.Config, own Owner) *App {
+	log, closeLog := OpenLog(cfg)
+	return &App{Cfg: cfg, Log: log, Owner: own, closeLog: closeLog}
+}
+
+// Close closes the drivers Driver opened, then the log.
+func (a *App) Close() {
+	a.CloseDrivers()
+	if a.closeLog != nil {
+		a.closeLog()
+	}
+}
+
+// Driver opens the configured driver. One that holds a process (exec) is
+// closed by Close or CloseDrivers.
+func (a *App) Driver() (shim.Driver, error) {
+	d, err := shim.OpenDriver(a.Cfg.Driver, DriverConfig(a.Cfg))
+	if c, ok := d.(io.Closer); ok && err == nil {
+		a.closers = append(a.closers, c)
+	}
+	return d, err
+}
+
+// DriverConfig is what a driver's factory gets from cfg.
+func DriverConfig(cfg *config.Config) shim.DriverConfig {
+	return shim.DriverConfig{
+		Repos:    cfg.Repos,
+		DataDir:  cfg.DataDir,
+		Policy:   cfg.Policy,
+		Settings: cfg.DriverSettings(cfg.Driver),
+	}
+}
+
+// CloseDrivers closes the drivers opened by Driver, logging failures.
+func (a *App) CloseDrivers() {
+	for _, c := range a.closers {
+		if err := c.Close(); err != nil {
+			a.Log.Warn("closing the driver", "error", err)
+		}
+	}
+	a.closers = nil
+}
+
+// Store opens the key store; files it creates belong to the ssh user.
+func (a *App) Store() *keys.Store {
+	return keys.Open(a.Cfg.KeysPath(), a.Owner.KeyOptions())
+}
+
+// OpenLog opens the operator's log: a file (created for the ssh user), or
+// syslog. When neither can be had it logs nowhere rather than to stderr.
+func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
+	var out io.WriteCloser
+	if cfg.Log.File == "syslog" {
+		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
+		if err == nil {
+			out = w
+		}
+	} else {
+		path := cfg.LogPath()
+		_, statErr := os.Stat(path)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err == nil {
+			if os.IsNotExist(statErr) {
+				if own, err := OwnerFor(cfg.SSHUser); err == nil {
+					own.Chown(path)
+				}
+			}
+			out = f
+		}
+	}
+	if out == nil {
+		return hclog.NewNullLogger(), func() {}
+	}
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:       "gitserver",
+		Level:      hclog.LevelFromString(cfg.Log.Level),
+		JSONFormat: cfg.Log.Format == "json",
+		Output:     out,
+		TimeFormat: "2006-01-02T15:04:05.000Z07:00",
+		// UTC: comparable across hosts, and no reading of the time zone
+		// database (~50 µs) in the processes sshd starts at every login.
+		TimeFn: func() time.Time { return time.Now().UTC() },
+	})
+	return log, func() { out.Close() }
+}
+
+// Owner is who files created by admin commands must belong to: the ssh
+// user when we run as root, so that sshd's side can read and write them.
+type Owner struct {
+	UID, GID int // -1 when not running as root
+	Home     string
+}
+
+// OwnerFor looks up the ssh user. Not running as root, a missing user is
+// no error: files then belong to whoever runs the command.
+func OwnerFor(sshUser string) (Owner, error) {
+	u, err := user.Lookup(sshUser)
+	if err != nil {
+		if os.Geteuid() != 0 {
+			return Owner{UID: -1, GID: -1, Home: os.Getenv("HOME")}, nil
+		}
+		return Owner{}, fmt.Errorf("ssh user %q does not exist; create it: useradd --system --user-group --shell /bin/sh --home-dir /srv/git %s && usermod --password '*' %s", sshUser, sshUser, sshUser)
+	}
+	o := Owner{UID: -1, GID: -1, Home: u.HomeDir}
+	if os.Geteuid() == 0 {
+		o.UID, _ = strconv.Atoi(u.Uid)
+		o.GID, _ = strconv.Atoi(u.Gid)
+	}
+	return o, nil
+}
+
+// Chown gives path to the ssh user when running as root; errors are
+// reported by 'gitserver check', not here.
+func (o Owner) Chown(path string) {
+	if o.UID >= 0 {
+		_ = os.Lchown(path, o.UID, o.GID)
+	}
+}
+
+// KeyOptions makes a new key store 0640 and, as root, the ssh user's, so
+// that authorized-keys (run as the ssh user) can read it.
+func (o Owner) KeyOptions() keys.Options {
+	return keys.Options{Mode: 0o640, Chown: o.UID >= 0, UID: o.UID, GID: o.GID}
+}
