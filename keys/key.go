@@ -114,3 +114,26 @@ func quote(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// Offered checks the form of a key as sshd's AuthorizedKeysCommand gets it
+// (%t and %k: the type and canonical padded base64 of the key data, whose
+// type must be %t) and returns it with its fingerprint, enough to look it
+// up. It does not parse the key material: a Store holds only keys that
+// keys/sshkey validated, so a key that is not one of them matches nothing.
+// Anything that trusts the key itself must use sshkey.ParseKey instead.
+func Offered(keyType, b64 string) (Key, error) {
+	if len(keyType)+len(b64) > MaxLineLen {
+		return Key{}, fmt.Errorf("keys: key is longer than %d bytes", MaxLineLen)
+	}
+	if err := CheckType(keyType); err != nil {
+		return Key{}, err
+	}
+	blob, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || base64.StdEncoding.EncodeToString(blob) != b64 {
+		return Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
+	}
+	if t, ok := blobType(blob); !ok || t != keyType {
+		return Key{}, fmt.Errorf("keys: key type %s does not match the key data", quote(keyType))
+	}
+	return Key{Type: keyType, Blob: blob, Fingerprint: Fingerprint(blob)}, nil
+}

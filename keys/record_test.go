@@ -107,3 +107,46 @@ func TestRecordCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestOffered(t *testing.T) {
+	k := keyOf(testkeys.Ed25519(1), "")
+	typ, b64, _ := strings.Cut(k.AuthorizedKey(), " ")
+	got, err := Offered(typ, b64)
+	if err != nil || got.Fingerprint != k.Fingerprint || got.AuthorizedKey() != k.AuthorizedKey() {
+		t.Fatalf("Offered(%s) = %+v, %v", typ, got, err)
+	}
+	for _, tt := range [][2]string{
+		{"ssh-rsa", b64},                       // type differs from the data
+		{"ssh-dss", b64},                       // refused type
+		{typ, b64[:8]},                         // cut inside the type
+		{typ, b64[:len(b64)-1]},                // not base64
+		{typ, b64 + "\n"},                      // not canonical
+		{typ, "AAAA"},                          // no room for a type
+		{typ, strings.Repeat("A", MaxLineLen)}, // too long
+	} {
+		if _, err := Offered(tt[0], tt[1]); err == nil || !strings.HasPrefix(err.Error(), "keys: ") {
+			t.Errorf("Offered(%q, %.20q...) = %v, want a keys: error", tt[0], tt[1], err)
+		}
+	}
+}
+
+// FuzzOffered checks that Offered never panics, and that what it accepts
+// re-encodes to its input and carries the fingerprint of its data.
+func FuzzOffered(f *testing.F) {
+	typ, b64, _ := strings.Cut(keyOf(testkeys.Ed25519(1), "").AuthorizedKey(), " ")
+	f.Add(typ, b64)
+	f.Add("ssh-rsa", b64)
+	f.Add(typ, "AAAAC3NzaC1l")
+	f.Fuzz(func(t *testing.T, typ, b64 string) {
+		k, err := Offered(typ, b64)
+		if err != nil {
+			return
+		}
+		if k.AuthorizedKey() != typ+" "+b64 || k.Fingerprint != Fingerprint(k.Blob) {
+			t.Fatalf("Offered(%q, %q) = %+v", typ, b64, k)
+		}
+		if err := (Record{User: "u", Key: k}).Check(); err != nil {
+			t.Fatalf("accepted key fails Check: %v", err)
+		}
+	})
+}

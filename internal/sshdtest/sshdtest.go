@@ -54,8 +54,10 @@ func Need(t testing.TB) string {
 
 // InstallBinary copies the file at src into a fresh root-owned 0755
 // directory outside /tmp, where sshd accepts it as AuthorizedKeysCommand,
-// and returns its path. The directory is removed after the test.
-func InstallBinary(t testing.TB, src, name string) string {
+// and returns its path. Files named in also are copied from src's
+// directory into the same directory (a program and the helpers it runs
+// from beside itself). The directory is removed after the test.
+func InstallBinary(t testing.TB, src, name string, also ...string) string {
 	t.Helper()
 	base := "/usr/local/libexec"
 	if err := os.MkdirAll(base, 0o755); err != nil {
@@ -69,14 +71,20 @@ func InstallBinary(t testing.TB, src, name string) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
+	copyFile := func(src, dst string) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range also {
+		copyFile(filepath.Join(filepath.Dir(src), a), filepath.Join(dir, a))
 	}
 	dst := filepath.Join(dir, name)
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(src, dst)
 	return dst
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/filedriver"
@@ -171,32 +172,43 @@ func checkNotWritable(path, what string, add func(string, string)) {
 	}
 }
 
-// checkBinary applies sshd's rule for AuthorizedKeysCommand: the file and
-// every directory above it are owned by root and not group or world
-// writable, or sshd refuses to run it.
+// checkBinary applies sshd's rule for AuthorizedKeysCommand to the program
+// sshd runs and to this binary (the full program, which the front binary
+// starts): each file and every directory above it are owned by root and
+// not group or world writable, or sshd refuses to run it (and the front
+// refuses to start the full program).
 func checkBinary(add func(string, string)) {
-	exe, err := os.Executable()
+	front, err := authkeys.Program()
+	var exe string
 	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
+		exe, err = os.Executable()
 	}
 	if err != nil {
 		add("cannot find this binary: "+err.Error(), "run gitserver by its absolute path")
 		return
 	}
-	for p := exe; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			add(err.Error(), "install gitserver in /usr/local/bin")
+	seen := map[string]bool{}
+	for _, bin := range []string{front, exe} {
+		if bin, err = filepath.EvalSymlinks(bin); err != nil {
+			add("cannot find this binary: "+err.Error(), "run gitserver by its absolute path")
 			return
 		}
-		st, _ := fi.Sys().(*syscall.Stat_t)
-		if st != nil && st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
-			add(fmt.Sprintf("%s (mode %v) must be owned by root and not group/world-writable, or sshd refuses the AuthorizedKeysCommand", p, fi.Mode().Perm()),
-				"install the binary as root in /usr/local/bin: install -o root -g root -m 755 gitserver /usr/local/bin/")
-			return
-		}
-		if p == filepath.Dir(p) {
-			return
+		for p := bin; !seen[p]; p = filepath.Dir(p) {
+			seen[p] = true
+			fi, err := os.Stat(p)
+			if err != nil {
+				add(err.Error(), "install gitserver in /usr/local/bin")
+				return
+			}
+			st, _ := fi.Sys().(*syscall.Stat_t)
+			if st != nil && st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+				add(fmt.Sprintf("%s (mode %v) must be owned by root and not group/world-writable, or sshd refuses the AuthorizedKeysCommand", p, fi.Mode().Perm()),
+					"install the binaries as root in /usr/local/bin: install -o root -g root -m 755 gitserver gitserver-core /usr/local/bin/")
+				return
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 )
 
@@ -23,7 +24,8 @@ var (
 	buildErr  error
 )
 
-// buildBinary builds gitserver once per test run.
+// buildBinary builds gitserver and gitserver-core once per test run and
+// returns the path of gitserver.
 func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -34,8 +36,9 @@ func buildBinary(t testing.TB) string {
 		}
 		builtBin = filepath.Join(dir, "gitserver")
 		// Built as the README says to install it: static, so that the
-		// dynamic loader does not add to every sshd login.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", builtBin, "..")
+		// dynamic loader does not add to every sshd login; the front
+		// (gitserver) and the full program (gitserver-core) side by side.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "..", "../../gitserver-core")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -105,7 +108,7 @@ func newServerFiles(t testing.TB) *server {
 	t.Helper()
 	sshdtest.Need(t)
 	s := &server{t: t, dir: t.TempDir()}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", authkeys.CoreName)
 	s.repos = filepath.Join(s.dir, "repos")
 	s.data = filepath.Join(s.dir, "data")
 	s.cfg = filepath.Join(s.dir, "config.toml")
@@ -425,7 +428,7 @@ func TestDeployedAsSystemUser(t *testing.T) {
 	home := filepath.Join(base, "home")
 	ensureSystemUser(t, user, home)
 	s := &server{t: t, dir: base}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", authkeys.CoreName)
 	s.cfg = filepath.Join(base, "etc/config.toml")
 	s.repos, s.data = filepath.Join(base, "repos"), filepath.Join(base, "data")
 	s.admin("", "init", "--ssh-user", user, "--repos", s.repos, "--data-dir", s.data)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -25,6 +26,22 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GITSERVER_CONFIG", env.WorkDir+"/etc/config.toml")
+			return nil
+		},
+	})
+}
+
+// TestScriptsBinaries runs the same scenarios against the built programs
+// as they are installed: the front binary gitserver, which answers
+// authorized-keys itself and starts gitserver-core beside it for the
+// rest. Both ways must behave alike.
+func TestScriptsBinaries(t *testing.T) {
+	dir := filepath.Dir(buildBinary(t))
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("GITSERVER_CONFIG", env.WorkDir+"/etc/config.toml")
+			env.Setenv("PATH", dir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			return nil
 		},
 	})

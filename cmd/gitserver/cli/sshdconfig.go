@@ -3,11 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
 
+	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/config"
 )
 
@@ -61,7 +61,7 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 // the line on spaces (with double quotes), so paths with spaces or quotes
 // are refused rather than guessed at.
 func sshdCommand(configFile string, warn io.Writer) (string, error) {
-	exe, err := os.Executable()
+	exe, err := authkeys.Program()
 	if err != nil {
 		return "", err
 	}

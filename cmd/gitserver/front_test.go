@@ -1,0 +1,176 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitserver/gitserver/internal/authkeys"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// A test key; never use it for anything else.
+const (
+	testType = "ssh-ed25519"
+	testB64  = "AAAAC3NzaC1lZDI1NTE5AAAAIAGRKgPSZQQ3u4mGRtJfRESU72NQIHQd8D8RVbN9eZVk"
+)
+
+// build builds the front and the full program into one new directory and
+// returns it.
+func build(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", ".", "../gitserver-core")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// site writes a config for driver (file unless given) and returns its path.
+func site(t *testing.T, driver string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"repos", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := "ssh_user = \"root\"\nrepos = \"repos\"\ndata_dir = \"data\"\n"
+	if driver != "" {
+		body += "driver = \"" + driver + "\"\n[drivers." + driver + "]\ncommand = [\"/nonexistent/driver\"]\n"
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func run(t *testing.T, bin string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", bin, args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// TestFrontAnswersAlone: with the file driver the front answers sshd
+// itself, exactly as the full program does, and needs nothing beside it.
+func TestFrontAnswersAlone(t *testing.T) {
+	dir := build(t)
+	cfg := site(t, "")
+	core := filepath.Join(dir, authkeys.CoreName)
+	if _, errOut, code := run(t, core, testType+" "+testB64+"\n", "--config", cfg, "keys", "add", "--user", "alice"); code != 0 {
+		t.Fatalf("keys add: exit %d: %s", code, errOut)
+	}
+	alone := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(dir, "gitserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := filepath.Join(alone, "gitserver")
+	if err := os.WriteFile(front, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"root", testType, testB64},           // known key
+		{"git", testType, testB64},            // another login
+		{"root", "ssh-rsa", testB64},          // type not the key's
+		{"root", testType, testB64[:40]},      // cut short
+		{"root", testType, `AAAA";touch x;"`}, // not base64
+	} {
+		args := append([]string{"--config", cfg, "authorized-keys"}, args...)
+		want, wantErr, wantCode := run(t, core, "", args...)
+		got, gotErr, gotCode := run(t, front, "", args...)
+		// The full program names the front beside it: the same program.
+		got = strings.ReplaceAll(got, front, filepath.Join(dir, "gitserver"))
+		if got != want || gotErr != wantErr || gotCode != wantCode {
+			t.Errorf("%v: front gave %q %q exit %d; full program %q %q exit %d", args[3:], got, gotErr, gotCode, want, wantErr, wantCode)
+		}
+	}
+	out, _, _ := run(t, front, "", "--config", cfg, "authorized-keys", "root", testType, testB64)
+	if !strings.HasPrefix(out, `command="`+front+" --config ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("front's line = %q, want one line running %s", out, front)
+	}
+
+	// Anything else needs the full program, and says so.
+	_, errOut, code := run(t, front, "", "--config", cfg, "keys", "list")
+	if code == 0 || !strings.Contains(errOut, authkeys.CoreName) || !strings.Contains(errOut, "install") {
+		t.Errorf("keys list without %s: exit %d, %q", authkeys.CoreName, code, errOut)
+	}
+	// A shell tells the SSH client only the short message.
+	_, errOut, code = run(t, front, "", "--config", cfg, "shell", "--user", "alice", "--key", "SHA256:x")
+	if code == 0 || errOut != shim.MsgUnavailable+"\n" {
+		t.Errorf("shell without %s: exit %d, %q; want %q", authkeys.CoreName, code, errOut, shim.MsgUnavailable)
+	}
+	log, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg), "data", "gitserver.log"))
+	if !strings.Contains(string(log), "cannot start the full program") {
+		t.Errorf("log lacks the reason:\n%s", log)
+	}
+}
+
+// TestFrontStartsCore: other commands, and authorized-keys with a driver
+// that sees the key itself, go to the full program.
+func TestFrontStartsCore(t *testing.T) {
+	dir := build(t)
+	front := filepath.Join(dir, "gitserver")
+	out, errOut, code := run(t, front, "", "--help")
+	if code != 0 || !strings.Contains(out, "Usage: gitserver") {
+		t.Fatalf("--help: exit %d, %q %q", code, out, errOut)
+	}
+	out, _, _ = run(t, front, "", "--config", site(t, ""), "sshd-config")
+	if !strings.Contains(out, "AuthorizedKeysCommand "+front+" --config ") {
+		t.Errorf("sshd-config does not name the front:\n%s", out)
+	}
+
+	// With the exec driver the front may not answer: without the full
+	// program there is no answer.
+	cfg := site(t, "exec")
+	if err := os.Remove(filepath.Join(dir, authkeys.CoreName)); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = run(t, front, "", "--config", cfg, "authorized-keys", "root", testType, testB64)
+	if code == 0 || out != "" || !strings.Contains(errOut, authkeys.CoreName) {
+		t.Errorf("exec driver without %s: exit %d, %q %q", authkeys.CoreName, code, out, errOut)
+	}
+}
+
+// TestFrontRefusesWritableCore: like sshd, the front does not run a
+// program that others could have changed.
+func TestFrontRefusesWritableCore(t *testing.T) {
+	dir := build(t)
+	if err := os.Chmod(filepath.Join(dir, authkeys.CoreName), 0o775); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := run(t, filepath.Join(dir, "gitserver"), "", "--help")
+	if code == 0 || !strings.Contains(errOut, "refusing to run it") {
+		t.Errorf("group-writable core: exit %d, %q", code, errOut)
+	}
+}
+
+// TestFrontLinksLittle keeps the front small: what it links starts with
+// every login (BenchmarkAuthorizedKeys in cmd/gitserver/cli).
+func TestFrontLinksLittle(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps .: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		switch pkg {
+		case "github.com/alecthomas/kong", "golang.org/x/crypto/ssh", "net/http", "github.com/gitserver/gitserver/cmd/gitserver/cli", "github.com/gitserver/gitserver/keys/sshkey":
+			t.Errorf("the front links %s; find the importer with: go list -deps -f '{{.ImportPath}} {{.Imports}}' ./cmd/gitserver | grep %s", pkg, pkg)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+// Package authkeys answers sshd's AuthorizedKeysCommand: for a key the
+// driver knows, offered for the ssh user, it prints one authorized_keys
+// line whose forced command runs 'gitserver shell' for that user, and
+// otherwise nothing. Its output is sshd's input, so it prints nothing
+// else there, ever; what went wrong goes to the operator's log.
+//
+// sshd runs the command twice per login, so the package links only what
+// the answer needs (no command-line parser, no SSH implementation): the
+// front binary sshd starts (cmd/gitserver) answers from it directly.
+package authkeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/shim"
+)
+
+// ErrLogged is returned for a failure already in the operator's log; the
+// process exits 1 and prints nothing.
+var ErrLogged = errors.New("authkeys: failed; see the log")
+
+// Request is what sshd passes: %u %t %k.
+type Request struct {
+	Login   string // the login name the client asked for
+	KeyType string // the offered key's type
+	Key     string // the offered key, base64
+}
+
+// ParseFunc turns the offered type and base64 into a Key, or refuses it:
+// sshkey.ParseKey, which validates the key material, or keys.Offered,
+// which checks only its form and is enough for the file driver (see
+// FormOnly).
+type ParseFunc func(keyType, b64 string) (keys.Key, error)
+
+// FormOnly reports whether the configured driver may be given keys that
+// keys.Offered checked: the file driver only matches keys in its store,
+// which were validated when added. Other drivers see the key itself, so
+// they get keys that sshkey.ParseKey validated.
+func FormOnly(cfg *config.Config) bool { return cfg.Driver == "file" }
+
+// Run answers one AuthorizedKeysCommand call, writing the line (if any) to
+// w. config is the absolute path of the config file, for the forced
+// command. Unknown keys and other logins are no error.
+func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Request, parse ParseFunc) error {
+	log := a.Log.Named("authorized-keys").With("login", r.Login)
+	if r.Login != a.Cfg.SSHUser {
+		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.Cfg.SSHUser)
+		return nil
+	}
+	key, err := parse(r.KeyType, r.Key)
+	if err != nil {
+		log.Info("offered key rejected", "type", r.KeyType, "error", err)
+		return nil
+	}
+	log = log.With("key", key.Fingerprint)
+	d, err := a.Driver()
+	if err != nil {
+		log.Error("cannot open driver", "error", err)
+		return ErrLogged
+	}
+	user, err := d.Authenticate(ctx, shim.Credentials{
+		LoginUser: r.Login, KeyType: key.Type, Key: key.Blob, Fingerprint: key.Fingerprint,
+	})
+	if errors.Is(err, shim.ErrUnknownKey) {
+		log.Debug("unknown key")
+		return nil
+	}
+	if err != nil {
+		log.Error("authenticate failed", "error", err)
+		return ErrLogged
+	}
+	if keys.ValidUsername(user) != nil {
+		log.Error("driver returned an invalid username", "user", user)
+		return ErrLogged
+	}
+	line, err := ForcedCommandLine(config, user, key)
+	if err != nil {
+		log.Error("cannot build forced command", "error", err)
+		return ErrLogged
+	}
+	log.Info("key accepted", "user", user)
+	_, err = fmt.Fprintln(w, line)
+	return err
+}
+
+// ForcedCommandLine is the authorized_keys line sshd gets back:
+//
+//	command="/abs/gitserver --config '/etc/gitserver/config.toml' shell --user alice --key SHA256:…",restrict ssh-ed25519 AAAA…
+//
+// sshd runs the command with the user's shell, so the paths are
+// single-quoted for sh; inside command="…" only a double quote needs a
+// backslash. restrict turns off forwarding, the pty and ~/.ssh/rc.
+func ForcedCommandLine(config, user string, key keys.Key) (string, error) {
+	exe, err := Program()
+	if err != nil {
+		return "", err
+	}
+	cmd := strings.Join([]string{
+		ShellQuote(exe), "--config", ShellQuote(config),
+		"shell", "--user", ShellQuote(user), "--key", ShellQuote(key.Fingerprint),
+	}, " ")
+	if strings.ContainsAny(cmd, "\n\r\x00") {
+		return "", fmt.Errorf("a path holds a newline or NUL: %q", cmd)
+	}
+	cmd = strings.ReplaceAll(cmd, `"`, `\"`)
+	return fmt.Sprintf(`command="%s",restrict %s`, cmd, key.AuthorizedKey()), nil
+}
+
+// ShellQuote quotes s for a POSIX shell: 'it'\”s'. Safe words stay bare.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,:@=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// CoreName is the file name of the full program, installed beside the
+// front binary that sshd runs (see cmd/gitserver).
+const CoreName = "gitserver-core"
+
+// Program is the absolute path of the gitserver program that sshd should
+// run: the running binary, or, when that is the full program and the front
+// binary is beside it, the front ("gitserver"), which answers sshd's most
+// frequent call without starting the full program.
+func Program() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if filepath.Base(exe) == CoreName {
+		front := filepath.Join(filepath.Dir(exe), "gitserver")
+		if fi, err := os.Stat(front); err == nil && fi.Mode().IsRegular() {
+			return front, nil
+		}
+	}
+	return exe, nil
+}
