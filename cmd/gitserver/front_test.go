@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitserver/gitserver/internal/authkeys"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -30,8 +30,9 @@ func build(t *testing.T) string {
 	return dir
 }
 
-// site writes a config for driver (file unless given) and returns its path.
-func site(t *testing.T, driver string) string {
+// site writes a config for driver (file unless given), with extra lines
+// at its end, and returns its path.
+func site(t *testing.T, driver string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"repos", "data"} {
@@ -39,12 +40,16 @@ func site(t *testing.T, driver string) string {
 			t.Fatal(err)
 		}
 	}
-	body := "ssh_user = \"root\"\nrepos = \"repos\"\ndata_dir = \"data\"\n"
+	policy := "[[rule]]\nrepos = [\"team/*\"]\nusers = [\"alice\"]\naccess = \"write\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := "ssh_user = \"root\"\nrepos = \"repos\"\ndata_dir = \"data\"\npolicy = \"policy.toml\"\n"
 	if driver != "" {
 		body += "driver = \"" + driver + "\"\n[drivers." + driver + "]\ncommand = [\"/nonexistent/driver\"]\n"
 	}
 	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(body+strings.Join(extra, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -52,8 +57,13 @@ func site(t *testing.T, driver string) string {
 
 func run(t *testing.T, bin string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runEnv(t, bin, stdin, nil, args...)
+}
+
+func runEnv(t *testing.T, bin string, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -71,7 +81,7 @@ func run(t *testing.T, bin string, stdin string, args ...string) (stdout, stderr
 func TestFrontAnswersAlone(t *testing.T) {
 	dir := build(t)
 	cfg := site(t, "")
-	core := filepath.Join(dir, authkeys.CoreName)
+	core := filepath.Join(dir, setup.CoreName)
 	if _, errOut, code := run(t, core, testType+" "+testB64+"\n", "--config", cfg, "keys", "add", "--user", "alice"); code != 0 {
 		t.Fatalf("keys add: exit %d: %s", code, errOut)
 	}
@@ -107,13 +117,29 @@ func TestFrontAnswersAlone(t *testing.T) {
 
 	// Anything else needs the full program, and says so.
 	_, errOut, code := run(t, front, "", "--config", cfg, "keys", "list")
-	if code == 0 || !strings.Contains(errOut, authkeys.CoreName) || !strings.Contains(errOut, "install") {
-		t.Errorf("keys list without %s: exit %d, %q", authkeys.CoreName, code, errOut)
+	if code == 0 || !strings.Contains(errOut, setup.CoreName) || !strings.Contains(errOut, "install") {
+		t.Errorf("keys list without %s: exit %d, %q", setup.CoreName, code, errOut)
 	}
-	// A shell tells the SSH client only the short message.
-	_, errOut, code = run(t, front, "", "--config", cfg, "shell", "--user", "alice", "--key", "SHA256:x")
+	// The forced command, too: git runs, and so does the greeting.
+	if _, errOut, code := run(t, core, "", "--config", cfg, "repos", "create", "team/app"); code != 0 {
+		t.Fatalf("repos create: exit %d: %s", code, errOut)
+	}
+	shellArgs := []string{"--config", cfg, "shell", "--user", "alice", "--key", "SHA256:x"}
+	for _, command := range []string{"git-upload-pack 'team/app.git'", "", "git-upload-pack 'other/app.git'", "rm -rf /"} {
+		want, wantErr, wantCode := runEnv(t, core, "0000", []string{"SSH_ORIGINAL_COMMAND=" + command}, shellArgs...)
+		got, gotErr, gotCode := runEnv(t, front, "0000", []string{"SSH_ORIGINAL_COMMAND=" + command}, shellArgs...)
+		if got != want || gotErr != wantErr || gotCode != wantCode {
+			t.Errorf("shell %q: front gave %q %q exit %d; full program %q %q exit %d", command, got, gotErr, gotCode, want, wantErr, wantCode)
+		}
+	}
+	if out, _, code := runEnv(t, front, "0000", []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}, shellArgs...); code != 0 || !strings.HasSuffix(out, "0000") {
+		t.Errorf("front's upload-pack: exit %d, %q", code, out)
+	}
+	// Built-in commands need the full program; the client is told only
+	// the short message.
+	_, errOut, code = runEnv(t, front, "", []string{"SSH_ORIGINAL_COMMAND=info"}, shellArgs...)
 	if code == 0 || errOut != shim.MsgUnavailable+"\n" {
-		t.Errorf("shell without %s: exit %d, %q; want %q", authkeys.CoreName, code, errOut, shim.MsgUnavailable)
+		t.Errorf("info without %s: exit %d, %q; want %q", setup.CoreName, code, errOut, shim.MsgUnavailable)
 	}
 	log, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg), "data", "gitserver.log"))
 	if !strings.Contains(string(log), "cannot start the full program") {
@@ -138,12 +164,21 @@ func TestFrontStartsCore(t *testing.T) {
 	// With the exec driver the front may not answer: without the full
 	// program there is no answer.
 	cfg := site(t, "exec")
-	if err := os.Remove(filepath.Join(dir, authkeys.CoreName)); err != nil {
+	if err := os.Remove(filepath.Join(dir, setup.CoreName)); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code = run(t, front, "", "--config", cfg, "authorized-keys", "root", testType, testB64)
-	if code == 0 || out != "" || !strings.Contains(errOut, authkeys.CoreName) {
-		t.Errorf("exec driver without %s: exit %d, %q %q", authkeys.CoreName, code, out, errOut)
+	if code == 0 || out != "" || !strings.Contains(errOut, setup.CoreName) {
+		t.Errorf("exec driver without %s: exit %d, %q %q", setup.CoreName, code, out, errOut)
+	}
+	// Nor with syslog, which the front does not link.
+	out, errOut, code = run(t, front, "", "--config", site(t, "", "[log]", `file = "syslog"`), "authorized-keys", "root", testType, testB64)
+	if code == 0 || out != "" || !strings.Contains(errOut, setup.CoreName) {
+		t.Errorf("syslog without %s: exit %d, %q %q", setup.CoreName, code, out, errOut)
+	}
+	out, errOut, code = run(t, front, "", "--config", cfg, "shell", "--user", "alice", "--key", "SHA256:x")
+	if code == 0 || out != "" || errOut != shim.MsgUnavailable+"\n" {
+		t.Errorf("exec driver shell without %s: exit %d, %q %q", setup.CoreName, code, out, errOut)
 	}
 }
 
@@ -151,7 +186,7 @@ func TestFrontStartsCore(t *testing.T) {
 // program that others could have changed.
 func TestFrontRefusesWritableCore(t *testing.T) {
 	dir := build(t)
-	if err := os.Chmod(filepath.Join(dir, authkeys.CoreName), 0o775); err != nil {
+	if err := os.Chmod(filepath.Join(dir, setup.CoreName), 0o775); err != nil {
 		t.Fatal(err)
 	}
 	_, errOut, code := run(t, filepath.Join(dir, "gitserver"), "", "--help")
@@ -169,7 +204,7 @@ func TestFrontLinksLittle(t *testing.T) {
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		switch pkg {
-		case "github.com/alecthomas/kong", "golang.org/x/crypto/ssh", "net/http", "github.com/gitserver/gitserver/cmd/gitserver/cli", "github.com/gitserver/gitserver/keys/sshkey":
+		case "github.com/alecthomas/kong", "golang.org/x/crypto/ssh", "net", "log/syslog", "github.com/gitserver/gitserver/cmd/gitserver/cli", "github.com/gitserver/gitserver/keys/sshkey":
 			t.Errorf("the front links %s; find the importer with: go list -deps -f '{{.ImportPath}} {{.Imports}}' ./cmd/gitserver | grep %s", pkg, pkg)
 		}
 	}

@@ -1,13 +1,14 @@
 // Command gitserver hosts git repositories over SSH, behind OpenSSH
 // (authorized-keys and shell) or on its own listener (serve).
 //
-// This binary is the front: sshd starts it as its AuthorizedKeysCommand
-// twice per login, so it answers that call itself, linking only what the
-// answer needs, and starts with exec the full program, gitserver-core
-// (package cli), installed beside it, for every other command. With the
-// file driver the answer costs little more than starting a Go program;
-// the full program's command line and SSH implementation alone take a
-// third as long again to start (see README, Performance).
+// This binary is the front. sshd starts it three times per login: twice
+// as the AuthorizedKeysCommand, once as the forced command (shell). For
+// those calls, with the file driver, it answers itself, linking only what
+// the answers need (internal/authkeys, internal/shell); for everything
+// else it starts with exec the full program, gitserver-core (package
+// cli), installed beside it. The full program's command line and SSH
+// implementation alone take about 40 % longer to start than a Go
+// hello-world (see README, Performance).
 package main
 
 import (
@@ -17,27 +18,33 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/gitserver/gitserver/internal/authkeys"
+	"github.com/gitserver/gitserver/internal/config"
+	_ "github.com/gitserver/gitserver/internal/filedriver" // the only driver the front serves
 	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/internal/shell"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
 
 func main() {
-	args := os.Args[1:]
-	config, rest, ok := setup.ConfigArg(args, os.Getenv)
-	if ok && len(rest) == 4 && rest[0] == "authorized-keys" && setup.Plain(rest[1:]...) {
-		if code, done := authorizedKeys(config, rest[1:]); done {
+	start := time.Now()
+	call, ok := setup.ParseCall(os.Args[1:], os.Getenv)
+	if ok {
+		if code, done := answer(call, start); done {
 			os.Exit(code)
 		}
 	}
-	err := execCore(args)
+	err := execCore()
 	// Behind sshd, stderr is the SSH client's: a shell gets the short
 	// message, the operator's log the detail.
-	if ok && len(rest) > 0 && rest[0] == "shell" {
+	if ok && call.Name == "shell" {
 		fmt.Fprintln(os.Stderr, shim.MsgUnavailable)
-		if a, lerr := setup.LoadConfig(config); lerr == nil {
+		if a, lerr := setup.LoadConfig(call.Config); lerr == nil {
 			a.Log.Error("cannot start the full program", "error", err)
 			a.Close()
 		}
@@ -47,21 +54,46 @@ func main() {
 	os.Exit(1)
 }
 
-// authorizedKeys answers sshd when the driver is the file driver, which
-// needs no validation of the key material (authkeys.FormOnly). done is
-// false when the full program must answer: another driver, or a config
-// that does not load (the full program reports it the same way).
-func authorizedKeys(config string, args []string) (code int, done bool) {
-	a, err := setup.LoadConfig(config)
+// frontServes reports whether the front may answer for cfg: with the file
+// driver, which matches only keys that were validated when added to its
+// store (so the offered key's form is enough, keys.Offered) and holds no
+// process that an exec into the full program would orphan; and with a log
+// file, not syslog, which the front does not link (setup.UseSyslog).
+// Other drivers see the key itself, which the full program validates.
+func frontServes(cfg *config.Config) bool { return cfg.Driver == "file" && !setup.Syslog(cfg) }
+
+// answer runs call here when the front may. done is false when the full
+// program must: another driver, or a config that does not load (the full
+// program reports it the same way).
+func answer(call setup.Call, start time.Time) (code int, done bool) {
+	load := setup.LoadConfig
+	if call.Name == "shell" {
+		load = setup.Load
+	}
+	a, err := load(call.Config)
 	if err != nil {
 		return 0, false
 	}
 	defer a.Close()
-	if !authkeys.FormOnly(a.Cfg) {
+	if !frontServes(a.Cfg) {
 		return 0, false
 	}
-	err = authkeys.Run(context.Background(), os.Stdout, a, config,
-		authkeys.Request{Login: args[0], KeyType: args[1], Key: args[2]}, keys.Offered)
+	ctx := context.Background()
+	if call.Name == "shell" {
+		s := &shell.Session{
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Start: start,
+			// Built-in commands (help, info, keys...) parse keys: the
+			// full program runs them, and logs the request.
+			Builtin: func(_ context.Context, log hclog.Logger, _ *shim.Shim, _ shim.Request, _ *shim.Plan) int {
+				log.Error("cannot start the full program", "error", execCore())
+				fmt.Fprintln(os.Stderr, shim.MsgUnavailable)
+				return 1
+			},
+		}
+		return s.Run(ctx, a, call.Args[0], call.Args[1]), true
+	}
+	err = authkeys.Run(ctx, os.Stdout, a, call.Config,
+		authkeys.Request{Login: call.Args[0], KeyType: call.Args[1], Key: call.Args[2]}, keys.Offered)
 	switch {
 	case errors.Is(err, authkeys.ErrLogged):
 		return 1, true
@@ -76,20 +108,20 @@ func authorizedKeys(config string, args []string) (code int, done bool) {
 // directory, with the same arguments and environment. It returns only on
 // failure. Like sshd with the AuthorizedKeysCommand, it refuses a file
 // that others than root or the caller could have changed.
-func execCore(args []string) error {
+func execCore() error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find this program: %v", err)
 	}
-	core := filepath.Join(filepath.Dir(exe), authkeys.CoreName)
+	core := filepath.Join(filepath.Dir(exe), setup.CoreName)
 	fi, err := os.Stat(core)
 	if err != nil {
-		return fmt.Errorf("%v; install %s beside gitserver (go install ./cmd/..., or install -m 755 gitserver %s /usr/local/bin/)", err, authkeys.CoreName, authkeys.CoreName)
+		return fmt.Errorf("%v; install %s beside gitserver (go install ./cmd/..., or install -m 755 gitserver %s /usr/local/bin/)", err, setup.CoreName, setup.CoreName)
 	}
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 || st == nil || st.Uid != 0 && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s (mode %v) must be a file owned by root (or you) and not group/world-writable; refusing to run it", core, fi.Mode().Perm())
 	}
-	err = syscall.Exec(core, append([]string{core}, args...), os.Environ())
+	err = syscall.Exec(core, append([]string{core}, os.Args[1:]...), os.Environ())
 	return fmt.Errorf("cannot run %s: %v", core, err)
 }

@@ -14,11 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
@@ -37,15 +34,10 @@ type Request struct {
 
 // ParseFunc turns the offered type and base64 into a Key, or refuses it:
 // sshkey.ParseKey, which validates the key material, or keys.Offered,
-// which checks only its form and is enough for the file driver (see
-// FormOnly).
+// which checks only its form. keys.Offered is enough for the file driver
+// only: it matches nothing but keys in its store, which were validated
+// when added; other drivers see the key itself.
 type ParseFunc func(keyType, b64 string) (keys.Key, error)
-
-// FormOnly reports whether the configured driver may be given keys that
-// keys.Offered checked: the file driver only matches keys in its store,
-// which were validated when added. Other drivers see the key itself, so
-// they get keys that sshkey.ParseKey validated.
-func FormOnly(cfg *config.Config) bool { return cfg.Driver == "file" }
 
 // Run answers one AuthorizedKeysCommand call, writing the line (if any) to
 // w. config is the absolute path of the config file, for the forced
@@ -87,7 +79,10 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 		log.Error("cannot build forced command", "error", err)
 		return ErrLogged
 	}
-	log.Info("key accepted", "user", user)
+	// sshd logs the accepted key, and the shell logs every session with
+	// user and key: at info level this line would only repeat them, twice
+	// per login.
+	log.Debug("key accepted", "user", user)
 	_, err = fmt.Fprintln(w, line)
 	return err
 }
@@ -100,7 +95,7 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 // single-quoted for sh; inside command="…" only a double quote needs a
 // backslash. restrict turns off forwarding, the pty and ~/.ssh/rc.
 func ForcedCommandLine(config, user string, key keys.Key) (string, error) {
-	exe, err := Program()
+	exe, err := setup.Program()
 	if err != nil {
 		return "", err
 	}
@@ -121,26 +116,4 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// CoreName is the file name of the full program, installed beside the
-// front binary that sshd runs (see cmd/gitserver).
-const CoreName = "gitserver-core"
-
-// Program is the absolute path of the gitserver program that sshd should
-// run: the running binary, or, when that is the full program and the front
-// binary is beside it, the front ("gitserver"), which answers sshd's most
-// frequent call without starting the full program.
-func Program() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	if filepath.Base(exe) == CoreName {
-		front := filepath.Join(filepath.Dir(exe), "gitserver")
-		if fi, err := os.Stat(front); err == nil && fi.Mode().IsRegular() {
-			return front, nil
-		}
-	}
-	return exe, nil
 }

@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,7 +47,7 @@ func DefaultListen() Listen {
 }
 
 func (l *Listen) validate() error {
-	if _, _, err := net.SplitHostPort(l.Address); err != nil {
+	if !hostPort(l.Address) {
 		return fmt.Errorf("listen.address %q: want host:port, e.g. \":2222\"", l.Address)
 	}
 	for _, v := range []struct {
@@ -83,3 +84,22 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as a string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// hostPort reports whether a is "host:port", "[ipv6]:port" or ":port" with
+// a decimal port, as net.Listen takes it; net itself would tell, but this
+// package is linked into the process sshd starts at every login, which has
+// no other use for net and its start-up cost.
+func hostPort(a string) bool {
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 {
+		return false
+	}
+	host, port := a[:i], a[i+1:]
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || port[0] == '+' || port[0] == '-' {
+		return false
+	}
+	if strings.HasPrefix(host, "[") {
+		return strings.HasSuffix(host, "]") && strings.Count(host, "[") == 1 && strings.Count(host, "]") == 1 && len(host) > 2
+	}
+	return !strings.ContainsAny(host, ":[]")
+}

@@ -6,14 +6,24 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 )
 
-// ConfigArg splits the arguments of the calls sshd makes, in the shapes
-// gitserver itself writes for sshd ("[--config FILE] COMMAND ARGS..."),
-// into the absolute path of the config file (from --config, else
-// $GITSERVER_CONFIG, else config.DefaultPath) and the rest. ok is false
-// when the path cannot be made absolute; callers then take the full
-// command-line parser, which reports it.
-func ConfigArg(args []string, getenv func(string) string) (path string, rest []string, ok bool) {
-	path = getenv("GITSERVER_CONFIG")
+// Call is one of the calls sshd makes, in the shapes gitserver itself
+// writes for sshd (sshd-config's AuthorizedKeysCommand line and
+// authorized-keys' forced command):
+//
+//	[--config FILE] authorized-keys LOGIN KEYTYPE KEY
+//	[--config FILE] shell --user USER --key FINGERPRINT
+type Call struct {
+	Config string   // absolute: from --config, else $GITSERVER_CONFIG, else config.DefaultPath
+	Name   string   // "authorized-keys" or "shell"
+	Args   []string // LOGIN KEYTYPE KEY, or USER FINGERPRINT
+}
+
+// ParseCall recognises sshd's calls. Any other shape, or an argument that
+// is empty or looks like a flag, is not one: callers then take the full
+// command-line parser, which accepts these same shapes with the same
+// meaning and reports everything else.
+func ParseCall(args []string, getenv func(string) string) (Call, bool) {
+	path := getenv("GITSERVER_CONFIG")
 	if path == "" {
 		path = config.DefaultPath
 	}
@@ -21,19 +31,23 @@ func ConfigArg(args []string, getenv func(string) string) (path string, rest []s
 		path, args = args[1], args[2:]
 	}
 	if path == "" {
-		return "", nil, false
+		return Call{}, false
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", nil, false
+		return Call{}, false
 	}
-	return abs, args, true
+	switch {
+	case len(args) == 4 && args[0] == "authorized-keys" && plain(args[1:]...):
+		return Call{Config: abs, Name: args[0], Args: args[1:]}, true
+	case len(args) == 5 && args[0] == "shell" && args[1] == "--user" && args[3] == "--key" && plain(args[2], args[4]):
+		return Call{Config: abs, Name: args[0], Args: []string{args[2], args[4]}}, true
+	}
+	return Call{}, false
 }
 
-// Plain reports whether no arg is empty or looks like a flag, which a
-// command-line parser would read as one: calls with such arguments must
-// take the full parser, so that both ways of reading agree.
-func Plain(args ...string) bool {
+// plain reports whether no arg is empty or looks like a flag.
+func plain(args ...string) bool {
 	for _, a := range args {
 		if a == "" || a[0] == '-' {
 			return false

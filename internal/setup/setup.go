@@ -4,13 +4,13 @@
 // It links only what the processes sshd starts at every login need (no
 // command-line parser, no SSH implementation), so that both the full
 // command line (cmd/gitserver/cli) and the small front binary sshd runs
-// (cmd/gitserver) can use it.
+// (cmd/gitserver) can use it. It registers no driver: each program
+// imports the drivers it serves.
 package setup
 
 import (
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
 	"os/user"
 	"strconv"
@@ -21,11 +21,6 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
-
-	// The built-in drivers: every program that opens a driver has them.
-	_ "github.com/gitserver/gitserver/internal/execdriver"
-	_ "github.com/gitserver/gitserver/internal/filedriver"
-	_ "github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 )
 
 // App is a loaded config and the operator's logger.
@@ -112,30 +107,35 @@ func (a *App) Store() *keys.Store {
 	return keys.Open(a.Cfg.KeysPath(), a.Owner.KeyOptions())
 }
 
+// openSyslog connects to syslog; see UseSyslog.
+var openSyslog func() (io.WriteCloser, error)
+
+// UseSyslog sets how to connect to syslog, for a config with [log] file =
+// "syslog". The full program sets it (package log/syslog); the front
+// binary does not link log/syslog and the net package below it, and leaves
+// such configs to the full program (see Syslog).
+func UseSyslog(open func() (io.WriteCloser, error)) { openSyslog = open }
+
+// Syslog reports whether cfg logs to syslog.
+func Syslog(cfg *config.Config) bool { return cfg.Log.File == "syslog" }
+
 // OpenLog opens the operator's log: a file (created for the ssh user), or
 // syslog. When neither can be had it logs nowhere rather than to stderr.
+// The file is opened at the first line written: sshd starts gitserver
+// three times per login, and most runs of authorized-keys log nothing.
 func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
 	var out io.WriteCloser
-	if cfg.Log.File == "syslog" {
-		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
-		if err == nil {
-			out = w
+	if Syslog(cfg) {
+		if openSyslog == nil {
+			return hclog.NewNullLogger(), func() {}
 		}
+		w, err := openSyslog()
+		if err != nil {
+			return hclog.NewNullLogger(), func() {}
+		}
+		out = w
 	} else {
-		path := cfg.LogPath()
-		_, statErr := os.Stat(path)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err == nil {
-			if os.IsNotExist(statErr) {
-				if own, err := OwnerFor(cfg.SSHUser); err == nil {
-					own.Chown(path)
-				}
-			}
-			out = f
-		}
-	}
-	if out == nil {
-		return hclog.NewNullLogger(), func() {}
+		out = &logFile{path: cfg.LogPath(), sshUser: cfg.SSHUser}
 	}
 	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "gitserver",
@@ -148,6 +148,44 @@ func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
 		TimeFn: func() time.Time { return time.Now().UTC() },
 	})
 	return log, func() { out.Close() }
+}
+
+// logFile is the log file, opened for appending at the first Write; a
+// file it creates is given to the ssh user. If it cannot be opened, lines
+// are dropped: behind sshd there is nowhere else to say so, and 'gitserver
+// check' reports it. hclog serialises Writes.
+type logFile struct {
+	path, sshUser string
+	f             *os.File
+	failed        bool
+}
+
+func (l *logFile) Write(p []byte) (int, error) {
+	if l.f == nil && !l.failed {
+		_, statErr := os.Stat(l.path)
+		f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			l.failed = true
+			return len(p), nil
+		}
+		if os.IsNotExist(statErr) {
+			if own, err := OwnerFor(l.sshUser); err == nil {
+				own.Chown(l.path)
+			}
+		}
+		l.f = f
+	}
+	if l.f == nil {
+		return len(p), nil
+	}
+	return l.f.Write(p)
+}
+
+func (l *logFile) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
 }
 
 // Owner is who files created by admin commands must belong to: the ssh

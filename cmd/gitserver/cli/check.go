@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/filedriver"
@@ -65,6 +64,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
+	checkLog(cfg, uid, add)
 	if err := hooks.Check(hooks.Dir(cfg.DataDir)); err != nil {
 		add(err.Error(), "run 'gitserver init' again as root to rewrite the hooks, then chmod go-w them")
 	}
@@ -139,6 +139,29 @@ func checkOwned(dir, what string, uid, gid int, forbidden fs.FileMode, add func(
 	}
 }
 
+// checkLog wants the log file, when it exists, to belong to the ssh user,
+// who writes it from sshd's side; otherwise its lines are dropped there.
+func checkLog(cfg *config.Config, uid int, add func(string, string)) {
+	if cfg.Log.File == "syslog" {
+		return
+	}
+	path := cfg.LogPath()
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Dir(path)); err != nil {
+			add(fmt.Sprintf("log directory %s: %v", filepath.Dir(path), err), "mkdir -p "+filepath.Dir(path)+" and give it to the ssh user, or set [log] file")
+		}
+		return
+	}
+	if err != nil {
+		add(err.Error(), "check the log file's directory")
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && uid >= 0 && int(st.Uid) != uid {
+		add(fmt.Sprintf("log file %s is owned by uid %d, not the ssh user: logins cannot write to it", path, st.Uid), fmt.Sprintf("chown %d %s", uid, path))
+	}
+}
+
 func checkStore(cfg *config.Config, uid int, add func(string, string)) {
 	path := cfg.KeysPath()
 	fi, err := os.Stat(path)
@@ -178,7 +201,7 @@ func checkNotWritable(path, what string, add func(string, string)) {
 // not group or world writable, or sshd refuses to run it (and the front
 // refuses to start the full program).
 func checkBinary(add func(string, string)) {
-	front, err := authkeys.Program()
+	front, err := setup.Program()
 	var exe string
 	if err == nil {
 		exe, err = os.Executable()

@@ -8,8 +8,7 @@
 //		os.Exit(cli.Main())
 //	}
 //
-// The built-in drivers (file, exec, http) are always registered (by
-// package internal/setup).
+// The built-in drivers (file, exec, http) are always registered.
 package cli
 
 import (
@@ -20,6 +19,10 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+
+	_ "github.com/gitserver/gitserver/internal/execdriver"
+	_ "github.com/gitserver/gitserver/internal/filedriver"
+	_ "github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 )
 
 // CLI is the command line. One file per subcommand holds its struct.

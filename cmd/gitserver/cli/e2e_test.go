@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gitserver/gitserver/internal/authkeys"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 )
 
@@ -108,7 +108,7 @@ func newServerFiles(t testing.TB) *server {
 	t.Helper()
 	sshdtest.Need(t)
 	s := &server{t: t, dir: t.TempDir()}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", authkeys.CoreName)
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", setup.CoreName)
 	s.repos = filepath.Join(s.dir, "repos")
 	s.data = filepath.Join(s.dir, "data")
 	s.cfg = filepath.Join(s.dir, "config.toml")
@@ -428,7 +428,7 @@ func TestDeployedAsSystemUser(t *testing.T) {
 	home := filepath.Join(base, "home")
 	ensureSystemUser(t, user, home)
 	s := &server{t: t, dir: base}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", authkeys.CoreName)
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", setup.CoreName)
 	s.cfg = filepath.Join(base, "etc/config.toml")
 	s.repos, s.data = filepath.Join(base, "repos"), filepath.Join(base, "data")
 	s.admin("", "init", "--ssh-user", user, "--repos", s.repos, "--data-dir", s.data)

@@ -15,20 +15,17 @@ import (
 // half a millisecond each time. Any other shape, --help included, goes
 // through kong, which accepts these same shapes with the same meaning.
 func fastPath(e *env, args []string) (code int, ok bool) {
-	config, args, ok := setup.ConfigArg(args, e.getenv)
+	call, ok := setup.ParseCall(args, e.getenv)
 	if !ok {
 		return 0, false
 	}
 	var cmd interface{ Run(*CLI, *env) error }
-	switch {
-	case len(args) == 4 && args[0] == "authorized-keys" && setup.Plain(args[1:]...):
-		cmd = &AuthorizedKeysCmd{User: args[1], KeyType: args[2], Key: args[3]}
-	case len(args) == 5 && args[0] == "shell" && args[1] == "--user" && args[3] == "--key" && setup.Plain(args[2], args[4]):
-		cmd = &ShellCmd{User: args[2], Key: args[4]}
-	default:
-		return 0, false
+	if call.Name == "authorized-keys" {
+		cmd = &AuthorizedKeysCmd{User: call.Args[0], KeyType: call.Args[1], Key: call.Args[2]}
+	} else {
+		cmd = &ShellCmd{User: call.Args[0], Key: call.Args[1]}
 	}
-	return exitCode(e, cmd.Run(&CLI{Config: config}, e)), true
+	return exitCode(e, cmd.Run(&CLI{Config: call.Config}, e)), true
 }
 
 // exitCode turns a command's error into the exit code, printing it.

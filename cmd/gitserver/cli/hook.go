@@ -12,7 +12,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -177,14 +176,4 @@ func chainHook(e *env, log hclog.Logger, name string, args []string, stdin []byt
 	code := shim.ExitCode(cmd.Run())
 	log.Debug("repository hook ran", "path", path, "exit", code)
 	return code
-}
-
-// ensureHooks writes gitserver's hooks directory for this binary and
-// config and returns it, for the shim's HooksPath.
-func ensureHooks(a *app) (string, error) {
-	bin, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
 }

@@ -102,13 +102,13 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	for _, dir := range []string{cfg.Repos, cfg.DataDir} {
-		if err := a.mkdirOwned(dir); err != nil {
+		if err := a.MkdirOwned(dir); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "directory %s ready\n", dir)
 	}
 	cfg.File = cli.Config
-	hooksDir, err := ensureHooks(a)
+	hooksDir, err := a.EnsureHooks()
 	if err != nil {
 		return err
 	}

@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -45,75 +42,18 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	if _, err := os.Lstat(dir); err == nil {
 		return fmt.Errorf("repository %s already exists at %s", name, dir)
 	}
-	if err := a.mkdirOwned(filepath.Dir(dir)); err != nil {
+	if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
 		return err
 	}
-	if err := createBareRepo(git, dir); err != nil {
+	if err := setup.CreateBareRepo(git, dir); err != nil {
 		return err
 	}
-	if err := a.chownTree(dir); err != nil {
+	if err := a.ChownTree(dir); err != nil {
 		return err
 	}
 	a.Log.Named("repos").Info("repository created", "repo", name, "dir", dir)
 	fmt.Fprintf(e.stdout, "created %s (%s)\n", name, dir)
 	return nil
-}
-
-// createOnPush returns the shim's Create: the same steps as 'repos
-// create', and the creator recorded in the repository's config.
-func (a *app) createOnPush(git string) func(ctx context.Context, name, dir, user string) error {
-	return func(_ context.Context, name, dir, user string) error {
-		if _, err := os.Lstat(dir); err == nil {
-			return fmt.Errorf("%s exists but is not a repository", dir)
-		}
-		if err := a.mkdirOwned(filepath.Dir(dir)); err != nil {
-			return err
-		}
-		if err := createBareRepo(git, dir); err != nil {
-			return err
-		}
-		out, err := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), filedriver.CreatorKey, user).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
-		}
-		if err := a.chownTree(dir); err != nil {
-			return err
-		}
-		a.Log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
-		return nil
-	}
-}
-
-// mkdirOwned creates dir and its missing parents inside the repos root,
-// each owned by the ssh user.
-func (a *app) mkdirOwned(dir string) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		missing = append(missing, d)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		a.Owner.Chown(missing[i])
-	}
-	return nil
-}
-
-// chownTree gives a new repository to the ssh user.
-func (a *app) chownTree(dir string) error {
-	if a.Owner.UID < 0 {
-		return nil
-	}
-	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, a.Owner.UID, a.Owner.GID)
-	})
 }
 
 // ReposListCmd lists repositories.

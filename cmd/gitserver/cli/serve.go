@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -240,26 +238,11 @@ func createHello(a *app, e *env) error {
 		return err
 	}
 	dir := filepath.Join(a.Cfg.Repos, shim.DirName(helloRepo))
-	if err := createBareRepo(git, dir); err != nil {
+	if err := setup.CreateBareRepo(git, dir); err != nil {
 		return err
 	}
 	a.Log.Named("repos").Info("repository created", "repo", helloRepo, "dir", dir)
 	fmt.Fprintf(e.stdout, "created repository %s (%s)\n", helloRepo, dir)
-	return nil
-}
-
-// createBareRepo is what 'gitserver repos create' runs: git init --bare,
-// with receive.fsckObjects on so that malformed objects are refused.
-func createBareRepo(git, dir string) error {
-	for _, args := range [][]string{
-		{"init", "--bare", "--quiet", dir},
-		{"-C", dir, "config", "receive.fsckObjects", "true"},
-	} {
-		out, err := exec.Command(git, args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git %s: %v: %s", args[0], err, bytes.TrimSpace(out))
-		}
-	}
 	return nil
 }
 
@@ -280,7 +263,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooksDir, err := ensureHooks(a)
+	hooksDir, err := a.EnsureHooks()
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +280,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	l := a.Cfg.Listen
 	return &listener.Setup{
 		SSHUser:  a.Cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksDir, Create: a.createOnPush(git)},
+		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksDir, Create: a.CreateOnPush(git)},
 		HostKeys: hks,
 		Close:    func() { closeDriver(a.Log, d) },
 		Limits: listener.Limits{

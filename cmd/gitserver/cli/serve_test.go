@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
@@ -118,7 +119,7 @@ func (s *served) repo(name string) string {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		s.t.Fatal(err)
 	}
-	if err := createBareRepo("git", dir); err != nil {
+	if err := setup.CreateBareRepo("git", dir); err != nil {
 		s.t.Fatal(err)
 	}
 	return dir

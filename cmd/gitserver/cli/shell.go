@@ -1,17 +1,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gitserver/gitserver/internal/builtin"
+	"github.com/gitserver/gitserver/internal/shell"
 	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -33,8 +32,9 @@ func (c *ShellCmd) Validate() error {
 	return nil
 }
 
-// Run checks the request and runs git. The client sees only short, stable
-// messages; the detail goes to the operator's log.
+// Run checks the request and runs git (package internal/shell, which the
+// front binary also runs). The client sees only short, stable messages;
+// the detail goes to the operator's log.
 func (c *ShellCmd) Run(cli *CLI, e *env) error {
 	start := time.Now()
 	a, err := load(cli)
@@ -43,97 +43,22 @@ func (c *ShellCmd) Run(cli *CLI, e *env) error {
 		return exitError(1)
 	}
 	defer a.Close()
-	log := a.Log.Named("shell")
-	d, err := a.Driver()
-	if err != nil {
-		log.Error("cannot open driver", "error", err)
-		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
-		return exitError(1)
+	s := &shell.Session{
+		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Start: start,
+		Identify: func(ctx context.Context, d shim.Driver) (string, string, error) {
+			return userFromAuthInfo(e, d, a.Cfg.SSHUser)
+		},
+		Builtin: func(ctx context.Context, log hclog.Logger, s *shim.Shim, req shim.Request, plan *shim.Plan) int {
+			code, err := builtin.Run(ctx, builtin.Env{Driver: s.Driver, Root: s.Root, Req: req, Cmd: *plan.Builtin,
+				Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+			log.Info("request", append(builtin.LogArgs(*plan.Builtin, code, err), "duration", time.Since(start))...)
+			return code
+		},
 	}
-	req := shim.Request{User: c.User, Key: c.Key, Command: e.getenv("SSH_ORIGINAL_COMMAND"), Protocol: e.getenv("GIT_PROTOCOL")}
-	if req.User == "" {
-		if req.User, req.Key, err = userFromAuthInfo(e, d, a.Cfg.SSHUser); err != nil {
-			log.Warn("no usable key in SSH_USER_AUTH", "error", err)
-			fmt.Fprintln(e.stderr, shim.MsgDenied)
-			return exitError(1)
-		}
-	}
-	log = log.With("user", req.User, "key", req.Key, "client", clientAddr(e))
-	git, err := shim.LookGit()
-	if err != nil {
-		log.Error("git not found", "error", err)
-		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
-		return exitError(1)
-	}
-	s := &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, Create: a.createOnPush(git)}
-	if strings.Contains(req.Command, "receive-pack") {
-		// Only a push runs hooks; reads do not pay for the check.
-		if s.HooksPath, err = ensureHooks(a); err != nil {
-			log.Error("cannot set up the hooks directory; pushes are refused", "error", err)
-			fmt.Fprintln(e.stderr, shim.MsgUnavailable)
-			return exitError(1)
-		}
-	}
-	plan, err := s.Plan(e.ctx, req)
-	if errors.Is(err, shim.ErrNoCommand) {
-		log.Info("interactive login refused")
-		fmt.Fprintln(e.stderr, shim.Greeting(req.User))
-		return exitError(1)
-	}
-	if errors.Is(err, shim.ErrBuiltin) {
-		return runBuiltin(e, log, s, req, plan, start)
-	}
-	if err != nil {
-		msg, args := shim.Refusal(req, plan, err)
-		log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
-		fmt.Fprintln(e.stderr, msg)
-		return exitError(1)
-	}
-	code := runGit(e, plan)
-	log.Info("request", "command", plan.Verb, "repo", plan.Name, "decision", "allow",
-		"rule", plan.Rule, "exit", code, "duration", time.Since(start))
-	if code != 0 {
+	if code := s.Run(e.ctx, a.App, c.User, c.Key); code != 0 {
 		return exitError(code)
 	}
 	return nil
-}
-
-// runBuiltin runs a built-in command (help, info, keys...) on this
-// process's stdio and logs one line for it.
-func runBuiltin(e *env, log hclog.Logger, s *shim.Shim, req shim.Request, plan *shim.Plan, start time.Time) error {
-	code, err := builtin.Run(e.ctx, builtin.Env{Driver: s.Driver, Root: s.Root, Req: req, Cmd: *plan.Builtin,
-		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
-	log.Info("request", append(builtin.LogArgs(*plan.Builtin, code, err), "duration", time.Since(start))...)
-	if code != 0 {
-		return exitError(code)
-	}
-	return nil
-}
-
-// runGit runs the plan on this process's stdio and relays the signals sshd
-// sends when the client goes away.
-func runGit(e *env, plan *shim.Plan) int {
-	cmd := plan.Command(e.ctx, e.stdin, e.stdout, e.stderr)
-	if err := cmd.Start(); err != nil {
-		return shim.ExitCode(err)
-	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	go shim.Forward(cmd.Process, sigs)
-	err := cmd.Wait()
-	signal.Stop(sigs)
-	close(sigs)
-	return shim.ExitCode(err)
-}
-
-// clientAddr is the client's address as sshd reports it, for the log.
-func clientAddr(e *env) string {
-	conn := e.getenv("SSH_CONNECTION")
-	var ip, port string
-	if _, err := fmt.Sscan(conn, &ip, &port); err != nil {
-		return ""
-	}
-	return ip + ":" + port
 }
 
 // userFromAuthInfo authenticates the keys sshd recorded in SSH_USER_AUTH.

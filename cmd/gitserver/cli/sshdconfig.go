@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/setup"
 )
 
 // SSHDConfigCmd prints the sshd_config block for gitserver.
@@ -61,7 +61,7 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 // the line on spaces (with double quotes), so paths with spaces or quotes
 // are refused rather than guessed at.
 func sshdCommand(configFile string, warn io.Writer) (string, error) {
-	exe, err := authkeys.Program()
+	exe, err := setup.Program()
 	if err != nil {
 		return "", err
 	}

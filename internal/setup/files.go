@@ -1,0 +1,120 @@
+package setup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/hooks"
+)
+
+// CoreName is the file name of the full program (every command, kong's
+// command line, the SSH server), installed beside the front binary that
+// sshd runs (see cmd/gitserver).
+const CoreName = "gitserver-core"
+
+// Program is the absolute path of the gitserver program that sshd and the
+// hook scripts should run: the running binary, or, when that is the full
+// program and the front binary is beside it, the front ("gitserver"),
+// which answers sshd's calls itself where it can.
+func Program() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if filepath.Base(exe) == CoreName {
+		front := filepath.Join(filepath.Dir(exe), "gitserver")
+		if fi, err := os.Stat(front); err == nil && fi.Mode().IsRegular() {
+			return front, nil
+		}
+	}
+	return exe, nil
+}
+
+// EnsureHooks writes gitserver's hooks directory for Program and this
+// config and returns it, for the shim's HooksPath.
+func (a *App) EnsureHooks() (string, error) {
+	bin, err := Program()
+	if err != nil {
+		return "", err
+	}
+	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
+}
+
+// CreateBareRepo is what 'gitserver repos create' runs: git init --bare,
+// with receive.fsckObjects on so that malformed objects are refused.
+func CreateBareRepo(git, dir string) error {
+	for _, args := range [][]string{
+		{"init", "--bare", "--quiet", dir},
+		{"-C", dir, "config", "receive.fsckObjects", "true"},
+	} {
+		out, err := exec.Command(git, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git %s: %v: %s", args[0], err, bytes.TrimSpace(out))
+		}
+	}
+	return nil
+}
+
+// CreateOnPush returns the shim's Create: the same steps as 'repos
+// create', and the creator recorded in the repository's config.
+func (a *App) CreateOnPush(git string) func(ctx context.Context, name, dir, user string) error {
+	return func(_ context.Context, name, dir, user string) error {
+		if _, err := os.Lstat(dir); err == nil {
+			return fmt.Errorf("%s exists but is not a repository", dir)
+		}
+		if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		if err := CreateBareRepo(git, dir); err != nil {
+			return err
+		}
+		out, err := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), filedriver.CreatorKey, user).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
+		}
+		if err := a.ChownTree(dir); err != nil {
+			return err
+		}
+		a.Log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
+		return nil
+	}
+}
+
+// MkdirOwned creates dir and its missing parents, each owned by the ssh
+// user.
+func (a *App) MkdirOwned(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		a.Owner.Chown(missing[i])
+	}
+	return nil
+}
+
+// ChownTree gives a new repository to the ssh user.
+func (a *App) ChownTree(dir string) error {
+	if a.Owner.UID < 0 {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, a.Owner.UID, a.Owner.GID)
+	})
+}
