@@ -5,6 +5,9 @@
 //
 //	go build -o /usr/local/bin/gitserver ./contrib/customdriver
 //
+// It is one program: no gitserver-core beside it, since it is the full
+// program itself, answering sshd's calls at its start-up cost.
+//
 // and in config.toml:
 //
 //	driver = "teams"

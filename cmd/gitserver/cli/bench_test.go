@@ -285,8 +285,10 @@ func BenchmarkLsRemote(b *testing.B) {
 	alternate(b, vs)
 }
 
-// benchServer is one sshd serving gitserver (port P) and git-shell (port
-// P via a second sshd), with one client key.
+// benchServer is one sshd serving gitserver on its first port and, on a
+// second port, git-shell behind a plain authorized_keys file; one client
+// key. One sshd for both, so that the comparison is of the two ways only,
+// not of two sshd instances.
 type benchServer struct {
 	*server
 	client *client
@@ -295,24 +297,40 @@ type benchServer struct {
 func newBenchServer(b *testing.B) *benchServer {
 	b.Helper()
 	s := newServerFiles(b)
-	common := "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitTTY no\nDisableForwarding yes\nAcceptEnv GIT_PROTOCOL\n"
-	s.sshd = sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile none\nAuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k\nAuthorizedKeysCommandUser root\nPermitRootLogin forced-commands-only\n%s", s.bin, s.cfg, common))
 	home := filepath.Join(s.dir, "home")
 	os.MkdirAll(home, 0o700)
 	key := filepath.Join(home, "id_ed25519")
 	pub := sshdtest.Keygen(b, key)
 	ak := filepath.Join(s.dir, "authorized_keys")
 	writeFile(b, ak, pub+"\n")
-	plain := sshdtest.Start(b, fmt.Sprintf("AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\nForceCommand git-shell -c \"$SSH_ORIGINAL_COMMAND\"\n%s", ak, common))
+	plainPort := sshdtest.FreePort(b)
+	s.sshd = sshdtest.Start(b, fmt.Sprintf(`Port %d
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitTTY no
+DisableForwarding yes
+AcceptEnv GIT_PROTOCOL
+AuthorizedKeysFile none
+AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
+AuthorizedKeysCommandUser root
+PermitRootLogin forced-commands-only
+Match LocalPort %d
+	AuthorizedKeysFile %s
+	AuthorizedKeysCommand none
+	PermitRootLogin prohibit-password
+	ForceCommand git-shell -c "$SSH_ORIGINAL_COMMAND"
+`, plainPort, s.bin, s.cfg, plainPort, ak))
 	c := &client{person: person{t: b, name: "alice", home: home}, s: s, pub: pub}
-	cfg1 := s.sshd.ClientConfig(b, home, key, "root")
-	sub := filepath.Join(home, "plain")
-	os.MkdirAll(sub, 0o700)
-	cfg2 := plain.ClientConfig(b, sub, key, "root")
-	body1, _ := os.ReadFile(cfg1)
-	body2, _ := os.ReadFile(cfg2)
+	body, err := os.ReadFile(s.sshd.ClientConfig(b, home, key, "root"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := strings.Replace(strings.Replace(string(body), "Host gitsrv", "Host gitshell", 1),
+		fmt.Sprintf("Port %d\n", s.sshd.Port), fmt.Sprintf("Port %d\n", plainPort), 1)
 	c.sshCfg = filepath.Join(home, "both_config")
-	writeFile(b, c.sshCfg, string(body1)+strings.Replace(string(body2), "Host gitsrv", "Host gitshell", 1))
+	writeFile(b, c.sshCfg, string(body)+plain)
 	s.admin(pub+"\n", "keys", "add", "--user", "alice")
 	return &benchServer{server: s, client: c}
 }
