@@ -118,11 +118,15 @@ func (s *Session) runGit(ctx context.Context, plan *shim.Plan) int {
 }
 
 // ClientAddr is the client's address from sshd's SSH_CONNECTION, for the
-// log; empty when that is not "IP PORT IP PORT".
+// log: "IP:PORT", or "[IP]:PORT" for IPv6; empty when that is not
+// "IP PORT IP PORT".
 func ClientAddr(conn string) string {
 	var ip, port string
 	if _, err := fmt.Sscan(conn, &ip, &port); err != nil {
 		return ""
+	}
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
 	}
 	return ip + ":" + port
 }
