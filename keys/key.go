@@ -66,7 +66,7 @@ func CheckType(t string) error {
 	case strings.HasSuffix(t, certSuffix):
 		return errors.New("keys: certificates are not accepted; give the plain public key")
 	}
-	return fmt.Errorf("keys: key type %s is not supported; use ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (2048 bits or more) or a security key type", quote(t))
+	return fmt.Errorf("keys: key type %s is not supported; use ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (2048 bits or more) or a security key type", Quote(t))
 }
 
 // blobType returns the key type a wire-format blob starts with.
@@ -106,8 +106,9 @@ func checkText(what, s string) error {
 	return nil
 }
 
-// quote returns s quoted, cut to a length fit for an error message.
-func quote(s string) string {
+// Quote returns s quoted, cut to a length fit for an error message about
+// untrusted input.
+func Quote(s string) string {
 	const max = 40
 	if len(s) > max {
 		return fmt.Sprintf("%q...", s[:max])
@@ -133,7 +134,7 @@ func Offered(keyType, b64 string) (Key, error) {
 		return Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
 	}
 	if t, ok := blobType(blob); !ok || t != keyType {
-		return Key{}, fmt.Errorf("keys: key type %s does not match the key data", quote(keyType))
+		return Key{}, fmt.Errorf("keys: key type %s does not match the key data", Quote(keyType))
 	}
 	return Key{Type: keyType, Blob: blob, Fingerprint: Fingerprint(blob)}, nil
 }

@@ -33,11 +33,11 @@ func ValidUsername(name string) error {
 		return fmt.Errorf("keys: username is longer than %d bytes", maxUsernameLen)
 	}
 	if name[0] == '-' {
-		return fmt.Errorf("keys: username %s starts with '-'; choose another name", quote(name))
+		return fmt.Errorf("keys: username %s starts with '-'; choose another name", Quote(name))
 	}
 	for i := 0; i < len(name); i++ {
 		if !usernameByte(name[i]) {
-			return fmt.Errorf("keys: username %s contains %q; use only letters, digits, '.', '_', '@' and '-'", quote(name), name[i])
+			return fmt.Errorf("keys: username %s contains %q; use only letters, digits, '.', '_', '@' and '-'", Quote(name), name[i])
 		}
 	}
 	return nil

@@ -262,7 +262,7 @@ func userKey(user, fp string) []byte {
 func checkFingerprint(fp string) error {
 	const prefix, n = "SHA256:", 43 // 32 bytes in unpadded base64
 	if len(fp) != len(prefix)+n || fp[:len(prefix)] != prefix {
-		return fmt.Errorf("keys: %s is not a SHA256 fingerprint; want the SHA256:... form that ssh-keygen -l prints", quote(fp))
+		return fmt.Errorf("keys: %s is not a SHA256 fingerprint; want the SHA256:... form that ssh-keygen -l prints", Quote(fp))
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func parseImportLine(line string) (keys.Record, error) {
 		return keys.Record{}, err
 	}
 	if !isKeyTypeName(keyType) {
-		return keys.Record{}, fmt.Errorf(`keys: %s is not a key type; want "USER KEYTYPE BASE64 [TITLE]"`, quote(keyType))
+		return keys.Record{}, fmt.Errorf(`keys: %s is not a key type; want "USER KEYTYPE BASE64 [TITLE]"`, keys.Quote(keyType))
 	}
 	k, err := ParseKey(keyType, b64)
 	if err != nil {

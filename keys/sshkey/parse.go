@@ -110,7 +110,7 @@ func optionsOrUnknown(first, rest string) error {
 			return errors.New("keys: key options are not allowed; remove everything before the key type")
 		}
 	}
-	return fmt.Errorf("keys: %s is not a key type; want \"type base64 [comment]\"", quote(first))
+	return fmt.Errorf("keys: %s is not a key type; want \"type base64 [comment]\"", keys.Quote(first))
 }
 
 // isOptionName reports whether s is an authorized_keys option without a value.
@@ -164,13 +164,4 @@ func checkRSA(pk ssh.PublicKey) error {
 		return fmt.Errorf("keys: RSA key of %d bits is too short; use ed25519 or RSA of at least %d bits", bits, minRSABits)
 	}
 	return nil
-}
-
-// quote returns s quoted, cut to a length fit for an error message.
-func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		return fmt.Sprintf("%q...", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
 }

@@ -305,23 +305,12 @@ func newBenchServer(b *testing.B) *benchServer {
 	writeFile(b, ak, pub+"\n")
 	plainPort := sshdtest.FreePort(b)
 	s.sshd = sshdtest.Start(b, fmt.Sprintf(`Port %d
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitTTY no
-DisableForwarding yes
-AcceptEnv GIT_PROTOCOL
-AuthorizedKeysFile none
-AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
-AuthorizedKeysCommandUser root
-PermitRootLogin forced-commands-only
-Match LocalPort %d
+%sMatch LocalPort %d
 	AuthorizedKeysFile %s
 	AuthorizedKeysCommand none
 	PermitRootLogin prohibit-password
 	ForceCommand git-shell -c "$SSH_ORIGINAL_COMMAND"
-`, plainPort, s.bin, s.cfg, plainPort, ak))
+`, plainPort, s.sshdConfig("GIT_PROTOCOL"), plainPort, ak))
 	c := &client{person: person{t: b, name: "alice", home: home}, s: s, pub: pub}
 	body, err := os.ReadFile(s.sshd.ClientConfig(b, home, key, "root"))
 	if err != nil {

@@ -86,7 +86,15 @@ type server struct {
 func newServer(t *testing.T) *server {
 	t.Helper()
 	s := newServerFiles(t)
-	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile none
+	// Two variables sshd must never get to git, to show that they do not.
+	s.sshd = sshdtest.Start(t, s.sshdConfig("GIT_PROTOCOL GITSERVER_TEST_EVIL LD_PRELOAD"))
+	return s
+}
+
+// sshdConfig is the sshd_config body that puts s's gitserver behind sshd
+// for the login root, accepting the client variables acceptEnv.
+func (s *server) sshdConfig(acceptEnv string) string {
+	return fmt.Sprintf(`AuthorizedKeysFile none
 AuthorizedKeysCommand %s --config %s authorized-keys %%u %%t %%k
 AuthorizedKeysCommandUser root
 PermitRootLogin forced-commands-only
@@ -96,9 +104,8 @@ UsePAM no
 StrictModes no
 PermitTTY no
 DisableForwarding yes
-AcceptEnv GIT_PROTOCOL GITSERVER_TEST_EVIL LD_PRELOAD
-`, s.bin, s.cfg))
-	return s
+AcceptEnv %s
+`, s.bin, s.cfg, acceptEnv)
 }
 
 // newServerFiles installs the binary and writes a config (ssh user root),
