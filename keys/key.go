@@ -116,6 +116,24 @@ func Quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// DecodeKey checks a key given as its type and base64 data (sshd's %t and
+// %k, or the fields of a key line): no longer than MaxLineLen, a type the
+// store accepts, canonical padded base64 (one spelling per key). It
+// returns the decoded data, not yet parsed.
+func DecodeKey(keyType, b64 string) ([]byte, error) {
+	if len(keyType)+len(b64) > MaxLineLen {
+		return nil, fmt.Errorf("keys: key is longer than %d bytes", MaxLineLen)
+	}
+	if err := CheckType(keyType); err != nil {
+		return nil, err
+	}
+	blob, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || base64.StdEncoding.EncodeToString(blob) != b64 {
+		return nil, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
+	}
+	return blob, nil
+}
+
 // Offered checks the form of a key as sshd's AuthorizedKeysCommand gets it
 // (%t and %k: the type and canonical padded base64 of the key data, whose
 // type must be %t) and returns it with its fingerprint, enough to look it
@@ -123,15 +141,9 @@ func Quote(s string) string {
 // keys/sshkey validated, so a key that is not one of them matches nothing.
 // Anything that trusts the key itself must use sshkey.ParseKey instead.
 func Offered(keyType, b64 string) (Key, error) {
-	if len(keyType)+len(b64) > MaxLineLen {
-		return Key{}, fmt.Errorf("keys: key is longer than %d bytes", MaxLineLen)
-	}
-	if err := CheckType(keyType); err != nil {
+	blob, err := DecodeKey(keyType, b64)
+	if err != nil {
 		return Key{}, err
-	}
-	blob, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil || base64.StdEncoding.EncodeToString(blob) != b64 {
-		return Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
 	}
 	if t, ok := blobType(blob); !ok || t != keyType {
 		return Key{}, fmt.Errorf("keys: key type %s does not match the key data", Quote(keyType))

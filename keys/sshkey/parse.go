@@ -3,7 +3,6 @@ package sshkey
 import (
 	"bytes"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,15 +23,9 @@ const certSuffix = "-cert-v01@openssh.com"
 // the %t and %k tokens of sshd's AuthorizedKeysCommand. keyType must equal
 // the type encoded in the blob, and b64 must be canonical padded base64.
 func ParseKey(keyType, b64 string) (keys.Key, error) {
-	if len(keyType)+len(b64) > keys.MaxLineLen {
-		return keys.Key{}, fmt.Errorf("keys: key is longer than %d bytes", keys.MaxLineLen)
-	}
-	if err := keys.CheckType(keyType); err != nil {
+	blob, err := keys.DecodeKey(keyType, b64)
+	if err != nil {
 		return keys.Key{}, err
-	}
-	blob, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil || base64.StdEncoding.EncodeToString(blob) != b64 {
-		return keys.Key{}, errors.New("keys: key data is not valid base64; copy the whole line of the .pub file")
 	}
 	pk, err := parseBlob(blob)
 	if err != nil {
