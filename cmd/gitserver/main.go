@@ -66,11 +66,7 @@ func frontServes(cfg *config.Config) bool { return cfg.Driver == "file" && !setu
 // program must: another driver, or a config that does not load (the full
 // program reports it the same way).
 func answer(call setup.Call, start time.Time) (code int, done bool) {
-	load := setup.LoadConfig
-	if call.Name == "shell" {
-		load = setup.Load
-	}
-	a, err := load(call.Config)
+	a, err := setup.LoadConfig(call.Config)
 	if err != nil {
 		return 0, false
 	}
@@ -80,6 +76,11 @@ func answer(call setup.Call, start time.Time) (code int, done bool) {
 	}
 	ctx := context.Background()
 	if call.Name == "shell" {
+		// The shell creates files (repositories on push, the hooks):
+		// they belong to the ssh user, as setup.Load makes them.
+		if a.Owner, err = setup.OwnerFor(a.Cfg.SSHUser); err != nil {
+			return 0, false
+		}
 		s := &shell.Session{
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Start: start,
 			// Built-in commands (help, info, keys...) parse keys: the
