@@ -133,20 +133,3 @@ func DecodeKey(keyType, b64 string) ([]byte, error) {
 	}
 	return blob, nil
 }
-
-// Offered checks the form of a key as sshd's AuthorizedKeysCommand gets it
-// (%t and %k: the type and canonical padded base64 of the key data, whose
-// type must be %t) and returns it with its fingerprint, enough to look it
-// up. It does not parse the key material: a Store holds only keys that
-// keys/sshkey validated, so a key that is not one of them matches nothing.
-// Anything that trusts the key itself must use sshkey.ParseKey instead.
-func Offered(keyType, b64 string) (Key, error) {
-	blob, err := DecodeKey(keyType, b64)
-	if err != nil {
-		return Key{}, err
-	}
-	if t, ok := blobType(blob); !ok || t != keyType {
-		return Key{}, fmt.Errorf("keys: key type %s does not match the key data", Quote(keyType))
-	}
-	return Key{Type: keyType, Blob: blob, Fingerprint: Fingerprint(blob)}, nil
-}

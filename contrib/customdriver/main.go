@@ -5,8 +5,8 @@
 //
 //	go build -o /usr/local/bin/gitserver ./contrib/customdriver
 //
-// It is one program: no gitserver-core beside it, since it is the full
-// program itself, answering sshd's calls at its start-up cost.
+// Like gitserver itself it is one program: build it static
+// (CGO_ENABLED=0) as the README builds gitserver.
 //
 // and in config.toml:
 //
@@ -30,7 +30,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitserver/gitserver/cmd/gitserver/cli"
+	"github.com/gitserver/gitserver/shim/cli"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"

@@ -4,9 +4,8 @@
 // otherwise nothing. Its output is sshd's input, so it prints nothing
 // else there, ever; what went wrong goes to the operator's log.
 //
-// sshd runs the command twice per login, so the package links only what
-// the answer needs (no command-line parser, no SSH implementation): the
-// front binary sshd starts (cmd/gitserver) answers from it directly.
+// sshd runs the command twice per login: gitserver answers it before it
+// builds its command line (see shim/cli's fast path).
 package authkeys
 
 import (
@@ -16,8 +15,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -32,23 +33,16 @@ type Request struct {
 	Key     string // the offered key, base64
 }
 
-// ParseFunc turns the offered type and base64 into a Key, or refuses it:
-// sshkey.ParseKey, which validates the key material, or keys.Offered,
-// which checks only its form. keys.Offered is enough for the file driver
-// only: it matches nothing but keys in its store, which were validated
-// when added; other drivers see the key itself.
-type ParseFunc func(keyType, b64 string) (keys.Key, error)
-
 // Run answers one AuthorizedKeysCommand call, writing the line (if any) to
 // w. config is the absolute path of the config file, for the forced
 // command. Unknown keys and other logins are no error.
-func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Request, parse ParseFunc) error {
+func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Request) error {
 	log := a.Log.Named("authorized-keys").With("login", r.Login)
 	if r.Login != a.Cfg.SSHUser {
 		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.Cfg.SSHUser)
 		return nil
 	}
-	key, err := parse(r.KeyType, r.Key)
+	key, err := sshkey.ParseKey(r.KeyType, r.Key)
 	if err != nil {
 		log.Info("offered key rejected", "type", r.KeyType, "error", err)
 		return nil
@@ -95,12 +89,12 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 // single-quoted for sh; inside command="…" only a double quote needs a
 // backslash. restrict turns off forwarding, the pty and ~/.ssh/rc.
 func ForcedCommandLine(config, user string, key keys.Key) (string, error) {
-	exe, err := setup.Program()
+	self, err := exe.Self()
 	if err != nil {
 		return "", err
 	}
 	cmd := strings.Join([]string{
-		ShellQuote(exe), "--config", ShellQuote(config),
+		ShellQuote(self), "--config", ShellQuote(config),
 		"shell", "--user", ShellQuote(user), "--key", ShellQuote(key.Fingerprint),
 	}, " ")
 	if strings.ContainsAny(cmd, "\n\r\x00") {

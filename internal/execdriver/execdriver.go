@@ -18,7 +18,7 @@
 // after symlinks, and every directory above it must belong to root or to
 // the user gitserver runs as and must not be group or world writable,
 // since whoever can replace it decides who gets in; New refuses anything
-// else with an *UnsafeCommandError. It gets a minimal environment built
+// else with an *exe.UnsafeError (package internal/exe). It gets a minimal environment built
 // from scratch (a fixed PATH, HOME, LANG=C.UTF-8): behind sshd,
 // gitserver's own environment holds the client's SSH_* variables, and
 // none of it is passed on. It runs in "/".
@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/execdriver/wire"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -83,8 +84,8 @@ func New(s Settings) (*Driver, error) {
 	if s.Timeout <= 0 {
 		return nil, fmt.Errorf("execdriver: [drivers.exec] timeout %v must be positive", time.Duration(s.Timeout))
 	}
-	if err := CheckCommand(s.Command[0]); err != nil {
-		return nil, err
+	if err := exe.Check(s.Command[0]); err != nil {
+		return nil, fmt.Errorf("execdriver: command: %w", err)
 	}
 	d := &Driver{argv: append([]string(nil), s.Command...), timeout: time.Duration(s.Timeout), mu: make(chan struct{}, 1)}
 	d.Name, d.Do = "execdriver", d.roundTrip

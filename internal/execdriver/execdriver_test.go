@@ -17,6 +17,7 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/drivertest"
 	"github.com/gitserver/gitserver/internal/execdriver"
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -251,8 +252,16 @@ func TestRequestCarriesPathAsSent(t *testing.T) {
 }
 
 func TestUnsafeCommands(t *testing.T) {
-	tmp := t.TempDir()
-	script := filepath.Join(tmp, "driver")
+	// A directory others may write, made here: the test must not depend
+	// on what TMPDIR's own mode is.
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(open, "driver")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -265,16 +274,17 @@ func TestUnsafeCommands(t *testing.T) {
 		{[]string{"driver.py"}, "is not an absolute path"},
 		{[]string{"/nonexistent/driver"}, "no such file"},
 		{[]string{noexec}, "is not an executable file"},
-		{[]string{script}, "group or others can write it"}, // /tmp is 1777
+		{[]string{script}, "group or others can write it"},
 	} {
 		_, err := execdriver.New(execdriver.Settings{Command: tt.cmd, Timeout: config.Duration(time.Second)})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%q) = %v, want an error containing %q", tt.cmd, err, tt.want)
 		}
 	}
-	var ue *execdriver.UnsafeCommandError
-	if err := execdriver.CheckCommand(script); !errors.As(err, &ue) || ue.Path != script || ue.Where == "" {
-		t.Errorf("CheckCommand(%s) = %v, want an *UnsafeCommandError naming the writable directory", script, err)
+	var ue *exe.UnsafeError
+	_, err := execdriver.New(execdriver.Settings{Command: []string{script}, Timeout: config.Duration(time.Second)})
+	if !errors.As(err, &ue) || ue.Path != script || ue.Where != open {
+		t.Errorf("New(%s) = %v, want an *exe.UnsafeError naming the writable directory %s", script, err, open)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gitserver/gitserver/internal/execdriver"
+	"github.com/gitserver/gitserver/internal/exe"
 )
 
 // safePath returns the absolute path of the program rel (relative to this
@@ -16,7 +16,7 @@ import (
 func safePath(t *testing.T, rel string, also ...string) string {
 	t.Helper()
 	src := abs(t, rel)
-	if execdriver.CheckCommand(src) == nil {
+	if exe.Check(src) == nil {
 		return src
 	}
 	if os.Geteuid() != 0 {

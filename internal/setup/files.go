@@ -10,37 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/hooks"
 )
 
-// CoreName is the file name of the full program (every command, kong's
-// command line, the SSH server), installed beside the front binary that
-// sshd runs (see cmd/gitserver).
-const CoreName = "gitserver-core"
-
-// Program is the absolute path of the gitserver program that sshd and the
-// hook scripts should run: the running binary, or, when that is the full
-// program and the front binary is beside it, the front ("gitserver"),
-// which answers sshd's calls itself where it can.
-func Program() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	if filepath.Base(exe) == CoreName {
-		front := filepath.Join(filepath.Dir(exe), "gitserver")
-		if fi, err := os.Stat(front); err == nil && fi.Mode().IsRegular() {
-			return front, nil
-		}
-	}
-	return exe, nil
-}
-
-// EnsureHooks writes gitserver's hooks directory for Program and this
+// EnsureHooks writes gitserver's hooks directory for this program and
 // config and returns it, for the shim's HooksPath.
 func (a *App) EnsureHooks() (string, error) {
-	bin, err := Program()
+	bin, err := exe.Self()
 	if err != nil {
 		return "", err
 	}

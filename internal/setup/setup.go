@@ -1,16 +1,16 @@
 // Package setup is what every gitserver command starts from: the config, the
 // operator's log, the owner of the files it creates and the driver.
 //
-// It links only what the processes sshd starts at every login need (no
-// command-line parser, no SSH implementation), so that both the full
-// command line (cmd/gitserver/cli) and the small front binary sshd runs
-// (cmd/gitserver) can use it. It registers no driver: each program
+// It links no command-line parser and no SSH implementation: the calls sshd
+// makes at every login are answered from it before the command line is
+// built (see shim/cli's fast path). It registers no driver: the program
 // imports the drivers it serves.
 package setup
 
 import (
 	"fmt"
 	"io"
+	"log/syslog"
 	"os"
 	"os/user"
 	"strconv"
@@ -107,15 +107,6 @@ func (a *App) Store() *keys.Store {
 	return keys.Open(a.Cfg.KeysPath(), a.Owner.KeyOptions())
 }
 
-// openSyslog connects to syslog; see UseSyslog.
-var openSyslog func() (io.WriteCloser, error)
-
-// UseSyslog sets how to connect to syslog, for a config with [log] file =
-// "syslog". The full program sets it (package log/syslog); the front
-// binary does not link log/syslog and the net package below it, and leaves
-// such configs to the full program (see Syslog).
-func UseSyslog(open func() (io.WriteCloser, error)) { openSyslog = open }
-
 // Syslog reports whether cfg logs to syslog.
 func Syslog(cfg *config.Config) bool { return cfg.Log.File == "syslog" }
 
@@ -126,10 +117,7 @@ func Syslog(cfg *config.Config) bool { return cfg.Log.File == "syslog" }
 func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
 	var out io.WriteCloser
 	if Syslog(cfg) {
-		if openSyslog == nil {
-			return hclog.NewNullLogger(), func() {}
-		}
-		w, err := openSyslog()
+		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
 		if err != nil {
 			return hclog.NewNullLogger(), func() {}
 		}

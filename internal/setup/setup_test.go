@@ -52,16 +52,3 @@ func TestLogUnwritable(t *testing.T) {
 		t.Errorf("logging created %s: %v", cfg.DataDir, err)
 	}
 }
-
-// TestSyslogNeedsRegistration: without UseSyslog (the front), a syslog
-// config logs nowhere rather than failing.
-func TestSyslogNeedsRegistration(t *testing.T) {
-	cfg := config.Default()
-	cfg.Log.File = "syslog"
-	if !Syslog(&cfg) {
-		t.Fatal("Syslog = false for file = \"syslog\"")
-	}
-	log, closeLog := OpenLog(&cfg)
-	log.Info("dropped")
-	closeLog()
-}

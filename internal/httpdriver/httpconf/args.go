@@ -1,18 +1,21 @@
 package httpconf
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/version"
 )
 
 // Args are the helper's arguments for s: --name=value, so that no value
-// is ever read as a flag.
+// is ever read as a flag. The first is this build's id (version.BuildID),
+// which the helper checks against its own.
 func (s Settings) Args() []string {
-	args := []string{"--url=" + s.URL}
+	args := []string{"--build-id=" + version.Get().BuildID(), "--url=" + s.URL}
 	if s.TokenFile != "" {
 		args = append(args, "--token-file="+s.TokenFile)
 	}
@@ -28,12 +31,13 @@ func ParseArgs(args []string, stderr io.Writer) (Settings, error) {
 	fs := flag.NewFlagSet(HelperName, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s --url=URL [--token-file=FILE] [--ca-file=FILE] [--timeout=5s]\n\n"+
+		fmt.Fprintf(stderr, "usage: %s --build-id=ID --url=URL [--token-file=FILE] [--ca-file=FILE] [--timeout=5s]\n\n"+
 			"Serves gitserver's driver protocol on stdin and stdout with POSTs to URL.\n"+
 			"gitserver runs it for driver = \"http\"; see contrib/drivers/PROTOCOL.md.\n\n", HelperName)
 		fs.PrintDefaults()
 	}
 	var s Settings
+	buildID := fs.String("build-id", "", "the build id of the gitserver that runs this helper; it must be this helper's own")
 	fs.StringVar(&s.URL, "url", "", "the API's base URL: https, or http to a loopback address")
 	fs.StringVar(&s.TokenFile, "token-file", "", "file holding the bearer token (absolute path, not readable by others)")
 	fs.StringVar(&s.CAFile, "ca-file", "", "PEM file of the only CAs trusted (absolute path)")
@@ -44,6 +48,27 @@ func ParseArgs(args []string, stderr io.Writer) (Settings, error) {
 	if fs.NArg() > 0 {
 		return Settings{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := checkBuild(*buildID); err != nil {
+		return Settings{}, err
+	}
 	s.Timeout = config.Duration(*timeout)
 	return s, s.Check()
+}
+
+// ErrOtherBuild is returned by ParseArgs when gitserver and the helper
+// come from different builds.
+var ErrOtherBuild = errors.New("gitserver and " + HelperName + " come from different builds")
+
+// checkBuild refuses to serve a gitserver of another build: the protocol
+// between the two is internal, and an upgrade that replaced one file but
+// not the other must fail at once, with a message, not half-work.
+func checkBuild(id string) error {
+	own := version.Get()
+	switch {
+	case id == "":
+		return fmt.Errorf("--build-id is missing: %s is run by gitserver, not by hand", HelperName)
+	case id != own.BuildID():
+		return fmt.Errorf("%w (gitserver's build id %s, this helper's %s, %s); install both from one build: CGO_ENABLED=0 go install ./cmd/...", ErrOtherBuild, id, own.BuildID(), own)
+	}
+	return nil
 }

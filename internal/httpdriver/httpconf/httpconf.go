@@ -19,8 +19,11 @@
 // # Security
 //
 // The helper is gitserver-http-driver in the directory of the running
-// gitserver binary, checked like any exec driver program
-// (execdriver.CheckCommand: root-owned, not writable by others). It gets
+// gitserver binary, or the absolute path [drivers.http] helper names,
+// checked like any exec driver program (exe.Check: owned by root or the
+// user gitserver runs as, not writable by others). Both programs must come
+// from the same build: gitserver passes its build id (package
+// internal/version) and the helper refuses any other. It gets
 // the settings as arguments: the token's file name, never the token,
 // since any local user can read a process's arguments. Paths must be
 // absolute (the helper runs in "/"), and the token file must not be
@@ -39,6 +42,7 @@ import (
 	"time"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -73,18 +77,14 @@ type Settings struct {
 	CAFile string `toml:"ca_file"`
 	// Timeout bounds each request.
 	Timeout config.Duration `toml:"timeout"`
+	// Helper, when set, is the absolute path of gitserver-http-driver;
+	// empty means the one beside the running gitserver.
+	Helper string `toml:"helper"`
 }
 
-// helperPath finds the helper; tests replace it.
-var helperPath = besideExecutable
-
-func besideExecutable() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("httpdriver: finding gitserver's own binary: %w", err)
-	}
-	return filepath.Join(filepath.Dir(exe), HelperName), nil
-}
+// helperPath finds the helper when the settings name none; tests replace
+// it.
+var helperPath = func() (string, error) { return exe.Beside(HelperName) }
 
 // open is the "http" factory: it checks the table and returns the exec
 // driver running the helper with the settings as arguments.
@@ -96,9 +96,12 @@ func open(cfg shim.DriverConfig) (shim.Driver, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	helper, err := helperPath()
-	if err != nil {
-		return nil, err
+	helper := s.Helper
+	if helper == "" {
+		var err error
+		if helper, err = helperPath(); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(helper); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoHelper, helper)
@@ -125,6 +128,9 @@ func (s Settings) Check() error {
 	}
 	if s.CAFile != "" && !filepath.IsAbs(s.CAFile) {
 		return fmt.Errorf("httpdriver: ca_file %s: give an absolute path", s.CAFile)
+	}
+	if s.Helper != "" && !filepath.IsAbs(s.Helper) {
+		return fmt.Errorf("httpdriver: helper %s: give an absolute path", s.Helper)
 	}
 	return nil
 }

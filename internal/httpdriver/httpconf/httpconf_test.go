@@ -15,13 +15,15 @@ import (
 	"github.com/gitserver/gitserver/internal/drivertest"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/internal/sshdtest"
+	"github.com/gitserver/gitserver/internal/version"
 	"github.com/gitserver/gitserver/shim"
 )
 
 // installHelper builds cmd/gitserver-http-driver into a fresh root-owned
-// 0755 directory, where the exec driver accepts it, and makes the
-// factory run it.
-func installHelper(t *testing.T) {
+// 0755 directory, where the exec driver accepts it, makes the factory run
+// it, and returns its path. It is built without VCS stamping, like this
+// test binary, so that the two have one build id.
+func installHelper(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") != "" {
@@ -30,12 +32,49 @@ func installHelper(t *testing.T) {
 		t.Skip("installing the helper where only root can write needs root")
 	}
 	built := filepath.Join(t.TempDir(), httpconf.HelperName)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", built, "../../../cmd/gitserver-http-driver")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", built, "../../../cmd/gitserver-http-driver")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	httpconf.SetHelper(t, sshdtest.InstallBinary(t, built, httpconf.HelperName))
+	path := sshdtest.InstallBinary(t, built, httpconf.HelperName)
+	httpconf.SetHelper(t, path)
+	return path
+}
+
+// TestHelperRefusesOtherBuild: a gitserver-http-driver run with another
+// build's id (an upgrade that replaced one file but not the other), or
+// with none, refuses at once and says why.
+func TestHelperRefusesOtherBuild(t *testing.T) {
+	helper := installHelper(t)
+	for _, tt := range []struct{ arg, want string }{
+		{"--build-id=0123456789abcdef01234567", "come from different builds"},
+		{"--url=https://example.invalid", "--build-id is missing"},
+	} {
+		cmd := exec.Command(helper, tt.arg, "--url=https://example.invalid")
+		cmd.Stdin = strings.NewReader(`{"id":1,"op":"repopath","path":"/a"}` + "\n")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || !strings.Contains(string(out), tt.want) {
+			t.Errorf("%s %s = %v, %q; want a failure saying %q", helper, tt.arg, err, out, tt.want)
+		}
+	}
+}
+
+// TestHelperSetting: [drivers.http] helper names the program to run, by
+// absolute path only.
+func TestHelperSetting(t *testing.T) {
+	helper := installHelper(t)
+	httpconf.SetHelper(t, "/nonexistent/"+httpconf.HelperName)
+	if _, err := open(t, fmt.Sprintf("url = \"https://example.invalid\"\nhelper = %q\n", helper)); err != nil {
+		t.Errorf("helper = %q: %v", helper, err)
+	}
+	if _, err := open(t, "url = \"https://example.invalid\"\nhelper = \"gitserver-http-driver\"\n"); err == nil || !strings.Contains(err.Error(), "absolute path") {
+		t.Errorf("a relative helper = %v, want an error asking for an absolute path", err)
+	}
+	if _, err := open(t, "url = \"https://example.invalid\"\n"); !errors.Is(err, httpconf.ErrNoHelper) {
+		t.Errorf("no helper beside gitserver = %v, want ErrNoHelper", err)
+	}
 }
 
 // open opens driver = "http" as gitserver does, from a config file.
@@ -116,14 +155,15 @@ func TestFactoryChecks(t *testing.T) {
 func TestArgsRoundTrip(t *testing.T) {
 	s := httpconf.Settings{URL: "https://app.internal/-x", CAFile: "/etc/ca.pem", Timeout: config.Duration(3 * time.Second)}
 	args := s.Args()
-	if want := []string{"--url=https://app.internal/-x", "--ca-file=/etc/ca.pem", "--timeout=3s"}; !slices.Equal(args, want) {
+	id := "--build-id=" + version.Get().BuildID()
+	if want := []string{id, "--url=https://app.internal/-x", "--ca-file=/etc/ca.pem", "--timeout=3s"}; !slices.Equal(args, want) {
 		t.Errorf("Args() = %q, want %q", args, want)
 	}
 	got, err := httpconf.ParseArgs(args, os.Stderr)
 	if err != nil || got != s {
 		t.Errorf("ParseArgs(%q) = %+v, %v, want %+v", args, got, err, s)
 	}
-	if _, err := httpconf.ParseArgs([]string{"--url=https://a", "extra"}, os.Stderr); err == nil {
+	if _, err := httpconf.ParseArgs([]string{id, "--url=https://a", "extra"}, os.Stderr); err == nil {
 		t.Error("ParseArgs accepted a positional argument")
 	}
 }

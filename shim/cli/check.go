@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gitserver/gitserver/internal/config"
-	"github.com/gitserver/gitserver/internal/execdriver"
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
@@ -77,7 +77,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 // driver's program, and the http driver's helper, must be as safe from
 // others as gitserver itself.
 func driverHint(err error) string {
-	var unsafe *execdriver.UnsafeCommandError
+	var unsafe *exe.UnsafeError
 	switch {
 	case errors.Is(err, httpconf.ErrNoHelper):
 		return "driver = \"http\" runs " + httpconf.HelperName + " from gitserver's directory: build both with CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/ ./cmd/..."
@@ -195,43 +195,17 @@ func checkNotWritable(path, what string, add func(string, string)) {
 	}
 }
 
-// checkBinary applies sshd's rule for AuthorizedKeysCommand to the program
-// sshd runs and to this binary (the full program, which the front binary
-// starts): each file and every directory above it are owned by root and
-// not group or world writable, or sshd refuses to run it (and the front
-// refuses to start the full program).
+// checkBinary applies sshd's rule for AuthorizedKeysCommand to this
+// program, which sshd runs: the file and every directory above it are
+// owned by root and not group or world writable, or sshd refuses it.
 func checkBinary(add func(string, string)) {
-	front, err := setup.Program()
-	var exe string
-	if err == nil {
-		exe, err = os.Executable()
-	}
+	self, err := exe.Self()
 	if err != nil {
-		add("cannot find this binary: "+err.Error(), "run gitserver by its absolute path")
+		add(err.Error(), "run gitserver by its absolute path")
 		return
 	}
-	seen := map[string]bool{}
-	for _, bin := range []string{front, exe} {
-		if bin, err = filepath.EvalSymlinks(bin); err != nil {
-			add("cannot find this binary: "+err.Error(), "run gitserver by its absolute path")
-			return
-		}
-		for p := bin; !seen[p]; p = filepath.Dir(p) {
-			seen[p] = true
-			fi, err := os.Stat(p)
-			if err != nil {
-				add(err.Error(), "install gitserver in /usr/local/bin")
-				return
-			}
-			st, _ := fi.Sys().(*syscall.Stat_t)
-			if st != nil && st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
-				add(fmt.Sprintf("%s (mode %v) must be owned by root and not group/world-writable, or sshd refuses the AuthorizedKeysCommand", p, fi.Mode().Perm()),
-					"install the binaries as root in /usr/local/bin: install -o root -g root -m 755 gitserver gitserver-core /usr/local/bin/")
-				return
-			}
-			if p == filepath.Dir(p) {
-				break
-			}
-		}
+	if err := exe.CheckForSSHD(self); err != nil {
+		add(err.Error()+"; sshd refuses such an AuthorizedKeysCommand",
+			"install it as root in /usr/local/bin: install -o root -g root -m 755 gitserver /usr/local/bin/")
 	}
 }

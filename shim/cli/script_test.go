@@ -31,10 +31,9 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// TestScriptsBinaries runs the same scenarios against the built programs
-// as they are installed: the front binary gitserver, which answers
-// authorized-keys itself and starts gitserver-core beside it for the
-// rest. Both ways must behave alike.
+// TestScriptsBinaries runs the same scenarios against the gitserver binary
+// as it is installed (static, sshd's calls answered before the full
+// command line is built). Both ways must behave alike.
 func TestScriptsBinaries(t *testing.T) {
 	dir := filepath.Dir(buildBinary(t))
 	testscript.Run(t, testscript.Params{

@@ -3,12 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/template"
 
 	"github.com/gitserver/gitserver/internal/config"
-	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/internal/exe"
 )
 
 // SSHDConfigCmd prints the sshd_config block for gitserver.
@@ -61,20 +60,17 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 // the line on spaces (with double quotes), so paths with spaces or quotes
 // are refused rather than guessed at.
 func sshdCommand(configFile string, warn io.Writer) (string, error) {
-	exe, err := setup.Program()
+	self, err := exe.Self()
 	if err != nil {
 		return "", err
 	}
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return "", err
-	}
-	for _, p := range []string{exe, configFile} {
+	for _, p := range []string{self, configFile} {
 		if strings.ContainsAny(p, " \t\"'\\%\n") {
 			return "", fmt.Errorf("path %q holds a space, quote, %% or backslash, which sshd_config cannot carry safely; move it", p)
 		}
 	}
-	if strings.Contains(exe, "/go-build") {
-		fmt.Fprintf(warn, "gitserver: warning: %s is a temporary 'go run' build; install the binary (e.g. /usr/local/bin/gitserver) and run this again\n", exe)
+	if strings.Contains(self, "/go-build") {
+		fmt.Fprintf(warn, "gitserver: warning: %s is a temporary 'go run' build; install the binary (e.g. /usr/local/bin/gitserver) and run this again\n", self)
 	}
-	return exe + " --config " + configFile, nil
+	return self + " --config " + configFile, nil
 }

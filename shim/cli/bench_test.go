@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 	"github.com/gitserver/gitserver/keys"
 )
@@ -157,15 +156,13 @@ func median(d []time.Duration) time.Duration {
 
 // BenchmarkAuthorizedKeys runs 'gitserver authorized-keys' as a whole
 // process, as sshd does, against stores of 1,000 and 1,000,000 keys, and
-// a Go hello-world as the baseline. gitserver is the front binary, which
-// answers for the file driver itself; core is the full program
-// (gitserver-core) answering the same call, and linkonly a hello-world
-// linking all of the full program: what the front saves.
+// a Go hello-world as the baseline; linkonly is a hello-world that links
+// everything gitserver links, so that what is start-up of a Go program
+// this size and what is gitserver's own work can be told apart.
 //
-//	go test ./cmd/gitserver/cli -run XXX -bench AuthorizedKeys -benchtime 300x
+//	go test ./shim/cli -run XXX -bench AuthorizedKeys -benchtime 300x
 func BenchmarkAuthorizedKeys(b *testing.B) {
 	bin := buildBinary(b)
-	core := filepath.Join(filepath.Dir(bin), setup.CoreName)
 	hello := helloBinary(b)
 	linked := linkOnlyBinary(b)
 	vs := []*variant{
@@ -178,19 +175,14 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\n[log]\nfile = %q\n", dir, dir, filepath.Join(b.TempDir(), "log")))
 		k := benchKey(n / 2)
 		b64 := base64.StdEncoding.EncodeToString(k.Blob)
-		for _, p := range []struct{ name, bin string }{{"keys", bin}, {"core", core}} {
-			if p.name == "core" && n != 1000 {
-				continue
-			}
-			v := &variant{name: fmt.Sprintf("%s%d", p.name, n), cmd: func() *exec.Cmd {
-				return exec.Command(p.bin, "--config", cfg, "authorized-keys", "root", k.Type, b64)
-			}}
-			// Measure the real answer: one forced-command line.
-			if out, err := v.cmd().Output(); err != nil || !strings.HasPrefix(string(out), `command="`) {
-				b.Fatalf("%s: %v: %q", v.name, err, out)
-			}
-			vs = append(vs, v)
+		v := &variant{name: fmt.Sprintf("keys%d", n), cmd: func() *exec.Cmd {
+			return exec.Command(bin, "--config", cfg, "authorized-keys", "root", k.Type, b64)
+		}}
+		// Measure the real answer: one forced-command line.
+		if out, err := v.cmd().Output(); err != nil || !strings.HasPrefix(string(out), `command="`) {
+			b.Fatalf("%s: %v: %q", v.name, err, out)
 		}
+		vs = append(vs, v)
 	}
 	alternate(b, vs)
 }
@@ -199,7 +191,7 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 // git-upload-pack (a ref advertisement answered by a flush) against
 // running git-upload-pack directly on the same repository.
 //
-//	go test ./cmd/gitserver/cli -run XXX -bench Shell -benchtime 300x
+//	go test ./shim/cli -run XXX -bench Shell -benchtime 300x
 func BenchmarkShell(b *testing.B) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
@@ -263,7 +255,7 @@ func seedRefs(b *testing.B, repo string, n int) {
 // gitserver (AuthorizedKeysCommand + forced shell) and, as the baseline,
 // git-shell behind a plain authorized_keys file.
 //
-//	go test ./cmd/gitserver/cli -run XXX -bench LsRemote -benchtime 100x
+//	go test ./shim/cli -run XXX -bench LsRemote -benchtime 100x
 func BenchmarkLsRemote(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client

@@ -32,12 +32,12 @@ func installPythonDriver(t testing.TB) pythonDriver {
 		}
 		t.Skip("/usr/bin/python3 is missing")
 	}
-	dir := filepath.Dir(sshdtest.InstallBinary(t, "../../../contrib/python/gitserver-driver", "gitserver-driver"))
+	dir := filepath.Dir(sshdtest.InstallBinary(t, "../../contrib/python/gitserver-driver", "gitserver-driver"))
 	for _, sub := range []string{"gitserver_driver", "examples"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		files, _ := filepath.Glob(filepath.Join("../../../contrib/python", sub, "*.py"))
+		files, _ := filepath.Glob(filepath.Join("../../contrib/python", sub, "*.py"))
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {

@@ -15,7 +15,7 @@ import (
 // exec driver running the seed-API Python example, alternating the two in
 // one run; it reports each median and the ratio.
 //
-//	go test ./cmd/gitserver/cli -run XXX -bench DriverLoginClone -benchtime 50x
+//	go test ./shim/cli -run XXX -bench DriverLoginClone -benchtime 50x
 func BenchmarkDriverLoginClone(b *testing.B) {
 	py := installPythonDriver(b)
 	file := newDriverBenchServer(b)

@@ -6,17 +6,15 @@ import (
 	"testing"
 )
 
-// TestNoNetHTTP keeps net/http out of gitserver and gitserver-core. sshd
-// starts a fresh process twice per login (authorized-keys, answered by the
-// front, cmd/gitserver, which cmd/gitserver's TestFrontLinksLittle keeps
-// small) and once more for the shell (the full program), so start-up is
-// on every user's login path (BenchmarkAuthorizedKeys, BenchmarkShell):
+// TestNoNetHTTP keeps net/http out of gitserver. sshd starts a fresh
+// process twice per login (authorized-keys) and once more for the shell,
+// so start-up is on every user's login path (BenchmarkAuthorizedKeys, BenchmarkShell):
 // net/http's packages and their init work grew the binary from 10.9 MB to
 // 15.2 MB and start-up from ~1.6x to ~1.8x a Go hello-world, for users of
 // every driver. driver = "http" runs the HTTP client in a separate
 // program, cmd/gitserver-http-driver (internal/httpdriver/httpconf).
 func TestNoNetHTTP(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "..", "../../gitserver-core").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/gitserver").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps .: %v\n%s", err, out)
 	}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 )
 
@@ -24,8 +23,7 @@ var (
 	buildErr  error
 )
 
-// buildBinary builds gitserver and gitserver-core once per test run and
-// returns the path of gitserver.
+// buildBinary builds gitserver once per test run and returns its path.
 func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -36,9 +34,8 @@ func buildBinary(t testing.TB) string {
 		}
 		builtBin = filepath.Join(dir, "gitserver")
 		// Built as the README says to install it: static, so that the
-		// dynamic loader does not add to every sshd login; the front
-		// (gitserver) and the full program (gitserver-core) side by side.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "..", "../../gitserver-core")
+		// dynamic loader does not add to every sshd login.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "../../cmd/gitserver")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -115,7 +112,7 @@ func newServerFiles(t testing.TB) *server {
 	t.Helper()
 	sshdtest.Need(t)
 	s := &server{t: t, dir: t.TempDir()}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", setup.CoreName)
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
 	s.repos = filepath.Join(s.dir, "repos")
 	s.data = filepath.Join(s.dir, "data")
 	s.cfg = filepath.Join(s.dir, "config.toml")
@@ -435,7 +432,7 @@ func TestDeployedAsSystemUser(t *testing.T) {
 	home := filepath.Join(base, "home")
 	ensureSystemUser(t, user, home)
 	s := &server{t: t, dir: base}
-	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver", setup.CoreName)
+	s.bin = sshdtest.InstallBinary(t, buildBinary(t), "gitserver")
 	s.cfg = filepath.Join(base, "etc/config.toml")
 	s.repos, s.data = filepath.Join(base, "repos"), filepath.Join(base, "data")
 	s.admin("", "init", "--ssh-user", user, "--repos", s.repos, "--data-dir", s.data)

@@ -27,7 +27,8 @@ import (
 
 // CLI is the command line. One file per subcommand holds its struct.
 type CLI struct {
-	Config string `help:"Config file (env GITSERVER_CONFIG)." env:"GITSERVER_CONFIG" default:"/etc/gitserver/config.toml" type:"path" placeholder:"FILE"`
+	Config  string      `help:"Config file (env GITSERVER_CONFIG)." env:"GITSERVER_CONFIG" default:"/etc/gitserver/config.toml" type:"path" placeholder:"FILE"`
+	Version versionFlag `name:"version" help:"Print the version and exit."`
 
 	Init           InitCmd           `cmd:"" help:"Write a starter config and policy, create the repository and data directories."`
 	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
@@ -39,6 +40,7 @@ type CLI struct {
 	AuthorizedKeys AuthorizedKeysCmd `cmd:"" name:"authorized-keys" help:"sshd's AuthorizedKeysCommand: print the forced-command line for a known key."`
 	Shell          ShellCmd          `cmd:"" help:"sshd's forced command: check SSH_ORIGINAL_COMMAND, authorize, run git."`
 	Serve          ServeCmd          `cmd:"" help:"Run the built-in SSH server (no OpenSSH needed); without a config file, everything lives in ./gitserver-data."`
+	VersionCmd     VersionCmd        `cmd:"" name:"version" help:"Print the module version and VCS revision of this build."`
 	Hook           HookCmd           `cmd:"" hidden:"" help:"Run by git inside a push, from gitserver's hooks directory: check ref updates, then run the repository's own hook."`
 }
 

@@ -6,7 +6,7 @@ package main
 import (
 	"fmt"
 
-	_ "github.com/gitserver/gitserver/cmd/gitserver/cli"
+	_ "github.com/gitserver/gitserver/shim/cli"
 )
 
 func main() { fmt.Println("hello") }

@@ -1,17 +1,8 @@
 package cli
 
 import (
-	"io"
-	"log/syslog"
-
 	"github.com/gitserver/gitserver/internal/setup"
 )
-
-func init() {
-	setup.UseSyslog(func() (io.WriteCloser, error) {
-		return syslog.New(syslog.LOG_INFO|syslog.LOG_AUTH, "gitserver")
-	})
-}
 
 // app is a loaded config and the operator's logger (setup.App), with the
 // methods the commands here add to it.
