@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +21,16 @@ type OfferedKey struct {
 // ParseAuthInfo reads the file sshd names in SSH_USER_AUTH when
 // ExposeAuthInfo is on: one line per successful authentication method,
 // "publickey TYPE BASE64" for keys. It returns the publickey entries and
-// fails when there are none.
+// fails when there are none, or when the file is larger than 64 KiB.
 func ParseAuthInfo(r io.Reader) ([]OfferedKey, error) {
-	sc := bufio.NewScanner(io.LimitReader(r, maxAuthInfo))
+	data, err := io.ReadAll(io.LimitReader(r, maxAuthInfo+1))
+	if err != nil {
+		return nil, fmt.Errorf("shim: reading auth info: %w", err)
+	}
+	if len(data) > maxAuthInfo {
+		return nil, fmt.Errorf("shim: auth info is larger than %d bytes", maxAuthInfo)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxAuthInfo)
 	var out []OfferedKey
 	for sc.Scan() {

@@ -48,16 +48,16 @@ func allBytes(s string, ok func(byte) bool) bool {
 // Env is git's whole environment: a fixed PATH, HOME, a well-formed
 // GIT_PROTOCOL, and GITSERVER_USER, GITSERVER_KEY and GITSERVER_REPO for
 // hooks. Nothing of the client's environment is inherited.
-func Env(home string, req Request, name string) []string {
+func Env(home, user, key, protocol, name string) []string {
 	env := []string{
 		"PATH=" + SafePath,
 		"HOME=" + home,
-		"GITSERVER_USER=" + req.User,
-		"GITSERVER_KEY=" + req.Key,
+		"GITSERVER_USER=" + user,
+		"GITSERVER_KEY=" + key,
 		"GITSERVER_REPO=" + name,
 	}
-	if req.Protocol != "" && ValidProtocol(req.Protocol) {
-		env = append(env, "GIT_PROTOCOL="+req.Protocol)
+	if protocol != "" && ValidProtocol(protocol) {
+		env = append(env, "GIT_PROTOCOL="+protocol)
 	}
 	return env
 }

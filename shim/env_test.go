@@ -29,8 +29,7 @@ func TestValidProtocol(t *testing.T) {
 }
 
 func TestEnvIsMinimal(t *testing.T) {
-	req := Request{User: "alice", Key: "SHA256:abc", Protocol: "version=2"}
-	got := Env("/home/git", req, "team/app")
+	got := Env("/home/git", "alice", "SHA256:abc", "version=2", "team/app")
 	want := []string{
 		"PATH=" + SafePath, "HOME=/home/git",
 		"GITSERVER_USER=alice", "GITSERVER_KEY=SHA256:abc", "GITSERVER_REPO=team/app",
@@ -39,8 +38,7 @@ func TestEnvIsMinimal(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Env = %q, want %q", got, want)
 	}
-	req.Protocol = "version=2\x00LD_PRELOAD=/x.so"
-	if got := Env("/h", req, "r"); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "GIT_PROTOCOL") }) {
+	if got := Env("/h", "alice", "SHA256:abc", "version=2\x00LD_PRELOAD=/x.so", "r"); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "GIT_PROTOCOL") }) {
 		t.Errorf("Env passed a malformed GIT_PROTOCOL: %q", got)
 	}
 }

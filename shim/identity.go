@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gitserver/gitserver/keys"
@@ -35,4 +36,35 @@ func Authenticate(ctx context.Context, d Driver, c Credentials) (string, error) 
 		return "", fmt.Errorf("shim: driver returned an invalid username: %w", err)
 	}
 	return user, nil
+}
+
+// identify decides who req is from, now. With credentials, each key is
+// authenticated again and all must belong to one user, the one the
+// connection authenticated as (if it says). Without, a KeyChecker driver
+// confirms that the key is still the user's; other drivers are left to
+// refuse a removed user in GetUserModel.
+func (s *Shim) identify(ctx context.Context, req Request) (user, key string, err error) {
+	user, key = req.User, req.Key
+	for _, c := range req.Credentials {
+		u, err := Authenticate(ctx, s.Driver, c)
+		if err != nil {
+			return "", "", fmt.Errorf("key %s: %w", c.Fingerprint, err)
+		}
+		if user != "" && u != user {
+			return "", "", fmt.Errorf("key %s belongs to user %s now, not %s", c.Fingerprint, u, user)
+		}
+		user, key = u, c.Fingerprint
+	}
+	if user == "" {
+		return "", "", errors.New("no user: neither a user nor credentials came with the request")
+	}
+	if len(req.Credentials) > 0 {
+		return user, key, nil
+	}
+	if kc, ok := s.Driver.(KeyChecker); ok {
+		if err := kc.CheckKey(ctx, user, key); err != nil {
+			return "", "", fmt.Errorf("key %s of %s: %w", key, user, err)
+		}
+	}
+	return user, key, nil
 }

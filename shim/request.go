@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Messages the client sees. They are stable (scripts match on them) and
@@ -36,12 +38,21 @@ func (e *ClientError) Error() string {
 
 func (e *ClientError) Unwrap() error { return e.Err }
 
-// Request is one SSH exec request from an authenticated user.
+// Request is one SSH exec request from an authenticated client: one run
+// of sshd's forced command, or one session channel of serve's listener.
+// Who sent it is decided again for every request (see Shim.Plan): what
+// was true when the connection authenticated may not be now.
 type Request struct {
-	User     string // username the driver authenticated
-	Key      string // fingerprint of the key that authenticated
-	Command  string // SSH_ORIGINAL_COMMAND, as received
-	Protocol string // GIT_PROTOCOL, as received ("" when unset)
+	User string // username the driver authenticated ("" when Credentials say)
+	Key  string // fingerprint of the key that authenticated
+	// Credentials, when the transport has them (serve's listener, or
+	// sshd's ExposeAuthInfo), are the keys the client proved; Plan asks
+	// the driver about each of them again (Authenticate). Without them,
+	// Plan asks a KeyChecker driver whether Key is still User's.
+	Credentials []Credentials
+	Command     string // SSH_ORIGINAL_COMMAND, as received
+	Protocol    string // GIT_PROTOCOL, as received ("" when unset)
+	Client      string // the client's address, for the log ("" when unknown)
 }
 
 // Plan is a vetted git invocation: everything needed to run it, and what
@@ -53,12 +64,18 @@ type Plan struct {
 	Rule string // what the driver said decided
 	Argv []string
 	Env  []string
-	// Builtin is set, with Verb its name and nothing else, when Plan
+	// Builtin is set, with Verb its name, User, Key and Model, when Plan
 	// returns ErrBuiltin: the request is a built-in command, not git.
 	Builtin *Builtin
+	// User and Key are who the request is from, as Plan established it.
+	User, Key string
+	// Model is the driver's model of User, for built-in commands.
+	Model UserModel
 }
 
-// Shim turns requests into plans: parse, authorize, resolve.
+// Shim turns requests into plans (parse, identify, authorize, resolve)
+// and carries them out (Serve). It is the one request path: 'gitserver
+// shell' behind sshd and serve's listener both hand every request to it.
 type Shim struct {
 	Driver Driver
 	Root   string // repository root; every repository lies inside it
@@ -70,41 +87,63 @@ type Shim struct {
 	// hook checks every pushed ref. Empty means receive-pack runs with
 	// the repository's own hooks and no per-ref checks.
 	HooksPath string
+	// Hooks, when set, returns the hooks directory for HooksPath; Plan
+	// calls it only for a push, so that reads never pay for it. It
+	// replaces HooksPath when it returns without error.
+	Hooks func() (string, error)
 	// Create, when set, creates the repository name at dir for user: a
 	// push to a missing repository creates it when the driver implements
 	// CreateAuthorizer and allows it. dir's parent lies inside Root.
 	Create func(ctx context.Context, name, dir, user string) error
+	// Builtin runs a built-in command that Plan vetted (see Serve); nil
+	// refuses them all as unsupported.
+	Builtin BuiltinFunc
+	// Log gets one "request" line per request served, and errors.
+	Log hclog.Logger
 }
 
-// Plan checks req and returns how to run it. A refusal is a *ClientError;
-// ErrNoCommand means an interactive login (the caller prints Greeting);
-// ErrBuiltin, with a Plan whose Builtin is set, a built-in command, which
-// the caller runs itself (the command checks access on its own).
-// Authorization comes before any look at the disk, so a denied user learns
-// nothing about which repositories exist.
+// Plan checks req and returns how to run it, in this order: who sent it
+// (the key must still be the user's: identify), what it asks (parsed
+// strictly), whether the user still exists (the driver's user model),
+// whether they may (Authorize), and where the repository is. A refusal is
+// a *ClientError; ErrNoCommand means an interactive login (the caller
+// prints Greeting); ErrBuiltin, with a Plan whose Builtin is set, a
+// built-in command, vetted like a git command up to the user model, which
+// Serve runs with the Builtin hook. Authorization comes before any look at
+// the disk, so a denied user learns nothing about which repositories
+// exist.
 func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
+	user, key, err := s.identify(ctx, req)
+	if err != nil {
+		return nil, &ClientError{MsgDenied, err}
+	}
+	p := &Plan{User: user, Key: key}
+	var cmd Command
 	if IsBuiltin(req.Command) {
 		b, err := ParseBuiltin(req.Command)
 		if err != nil {
-			return nil, &ClientError{MsgBadBuiltin, err}
+			return p, &ClientError{MsgBadBuiltin, err}
 		}
-		return &Plan{Verb: b.String(), Builtin: &b}, ErrBuiltin
+		p.Verb, p.Builtin = b.String(), &b
+	} else if cmd, err = ParseCommand(req.Command); err != nil && !errors.Is(err, ErrNoCommand) {
+		return p, &ClientError{MsgBadCommand, err}
 	}
-	cmd, err := ParseCommand(req.Command)
-	if errors.Is(err, ErrNoCommand) {
-		return nil, err
+	if err == nil && p.Builtin == nil {
+		if p.Name, err = CleanName(cmd.Path); err != nil {
+			return p, &ClientError{MsgBadName, err}
+		}
+		p.Verb = cmd.Verb
 	}
-	if err != nil {
-		return nil, &ClientError{MsgBadCommand, err}
+	model, merr := s.Driver.GetUserModel(ctx, user)
+	if merr != nil {
+		return p, &ClientError{MsgDenied, fmt.Errorf("user model: %w", merr)}
 	}
-	name, err := CleanName(cmd.Path)
-	if err != nil {
-		return nil, &ClientError{MsgBadName, err}
-	}
-	p := &Plan{Verb: cmd.Verb, Name: name}
-	model, err := s.Driver.GetUserModel(ctx, req.User)
-	if err != nil {
-		return p, &ClientError{MsgDenied, fmt.Errorf("user model: %w", err)}
+	p.Model = model
+	switch {
+	case errors.Is(err, ErrNoCommand):
+		return p, err
+	case p.Builtin != nil:
+		return p, ErrBuiltin
 	}
 	dec, err := s.Driver.Authorize(ctx, model, cmd.Verb, cmd.Path)
 	p.Rule = dec.Rule
@@ -120,14 +159,27 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.Dir, err = s.repoDir(dir)
 	if errors.Is(err, fs.ErrNotExist) && cmd.Verb == ReceivePack {
-		p.Dir, err = s.createOnPush(ctx, model, cmd.Path, name, dir, req.User)
+		p.Dir, err = s.createOnPush(ctx, model, cmd.Path, p.Name, dir, user)
 	}
 	if err != nil {
 		return p, &ClientError{MsgDenied, err}
 	}
-	p.Argv = s.argv(cmd.Verb, p.Dir)
-	p.Env = Env(s.Home, req, name)
+	hooks, err := s.hooksPath(cmd.Verb)
+	if err != nil {
+		return p, &ClientError{MsgUnavailable, fmt.Errorf("hooks directory (pushes are refused until it can be written): %w", err)}
+	}
+	p.Argv = s.argv(cmd.Verb, p.Dir, hooks)
+	p.Env = Env(s.Home, user, key, req.Protocol, p.Name)
 	return p, nil
+}
+
+// hooksPath is the hooks directory receive-pack runs with; other verbs
+// run no hooks.
+func (s *Shim) hooksPath(verb string) (string, error) {
+	if verb != ReceivePack || s.Hooks == nil {
+		return s.HooksPath, nil
+	}
+	return s.Hooks()
 }
 
 // repoDir checks that dir is a repository inside the root and returns its
@@ -199,9 +251,9 @@ func (s *Shim) insideRoot(dir string) error {
 
 // argv is git's command line for verb on dir. Only receive-pack runs
 // hooks, so only it gets core.hooksPath.
-func (s *Shim) argv(verb, dir string) []string {
-	if verb == ReceivePack && s.HooksPath != "" {
-		return []string{s.Git, "-c", "core.hooksPath=" + s.HooksPath, verbCommand(verb), dir}
+func (s *Shim) argv(verb, dir, hooks string) []string {
+	if verb == ReceivePack && hooks != "" {
+		return []string{s.Git, "-c", "core.hooksPath=" + hooks, verbCommand(verb), dir}
 	}
 	return []string{s.Git, verbCommand(verb), dir}
 }
@@ -209,30 +261,3 @@ func (s *Shim) argv(verb, dir string) []string {
 // verbCommand maps a verb to git's subcommand: "git-upload-pack" runs as
 // "git upload-pack", which works whether or not git's exec-path is on PATH.
 func verbCommand(verb string) string { return verb[len("git-"):] }
-
-// Greeting is the one line an interactive login gets.
-func Greeting(user string) string {
-	return fmt.Sprintf("Hi %s! You have authenticated to gitserver, which does not provide shell access; use git clone/fetch/push.", user)
-}
-
-// Refusal is what to tell the client about a refused request (the
-// ClientError's message, else MsgUnavailable) and the key-value pairs for
-// the operator's log line: decision, error, and what was asked, as parsed
-// or, when it did not parse, the raw command cut to 200 bytes. shell and
-// serve both report refusals through it.
-func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
-	msg = MsgUnavailable
-	var ce *ClientError
-	if errors.As(err, &ce) {
-		msg = ce.Msg
-	}
-	logArgs = []any{"decision", "deny", "error", err}
-	if plan != nil {
-		return msg, append(logArgs, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
-	}
-	raw := req.Command
-	if len(raw) > 200 {
-		raw = raw[:200] + "..."
-	}
-	return msg, append(logArgs, "raw_command", raw)
-}

@@ -1,7 +1,8 @@
 // Package builtin runs gitserver's built-in SSH commands (help, whoami,
 // info, keys), the same for 'gitserver shell' behind sshd and for the
-// built-in server. shim.Plan recognises and parses them (shim.ErrBuiltin);
-// Run carries them out.
+// built-in server. The request pipeline (shim.Shim.Serve) recognises and
+// parses them, checks who asks exactly as for git, and runs them with Run,
+// its shim.BuiltinFunc.
 //
 // # Security
 //
@@ -40,27 +41,21 @@ const (
 	MsgNotAdmin    = "gitserver: permission denied (--user needs admin access)"
 )
 
-// Env is one built-in command to run and what it runs with.
-type Env struct {
-	Driver shim.Driver  // the request's driver; a Backend for most commands
-	Root   string       // the repository root, for info
-	Req    shim.Request // who asks (Req.User, Req.Key)
-	Cmd    shim.Builtin // what, as shim.ParseBuiltin returned it
-	Stdin  io.Reader    // key lines for "keys add"
-	Stdout io.Writer
-	Stderr io.Writer // short client messages
-}
+// Env is one built-in command to run and what it runs with, as the
+// request pipeline vetted it (shim.Shim.Plan: the key is still the
+// user's, the user still exists). Driver is a Backend for most commands.
+type Env = shim.BuiltinCall
 
 // Run runs e.Cmd and returns its exit code and, when it refused or
 // failed, an error with the detail for the operator's log. The client
-// has already been told, briefly, on e.Stderr.
+// has already been told, briefly, on e.Stderr. It is a shim.BuiltinFunc.
 func Run(ctx context.Context, e Env) (int, error) {
 	var err error
 	switch e.Cmd.Name {
 	case shim.BuiltinHelp:
 		_, err = io.WriteString(e.Stdout, Help)
 	case shim.BuiltinWhoami:
-		_, err = fmt.Fprintf(e.Stdout, "user %s\nkey  %s\n", e.Req.User, e.Req.Key)
+		_, err = fmt.Fprintf(e.Stdout, "user %s\nkey  %s\n", e.User, e.Key)
 	case shim.BuiltinInfo:
 		err = info(ctx, e)
 	case shim.BuiltinKeys:
@@ -121,23 +116,3 @@ func backend(e Env) (Backend, *policy.Policy, error) {
 
 // errDenied is the logged reason for a refused --user.
 var errDenied = errors.New("--user by a non-admin")
-
-// LogArgs are the key-value pairs of the operator's one log line for a
-// built-in command that ended with code and err.
-func LogArgs(cmd shim.Builtin, code int, err error) []any {
-	decision := "allow"
-	if err != nil {
-		decision = "deny"
-	}
-	args := []any{"command", cmd.String(), "decision", decision, "exit", code}
-	if cmd.User != "" {
-		args = append(args, "target_user", cmd.User)
-	}
-	if cmd.Arg != "" {
-		args = append(args, "arg", cmd.Arg)
-	}
-	if err != nil {
-		args = append(args, "error", err)
-	}
-	return args
-}

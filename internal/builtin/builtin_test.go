@@ -94,8 +94,8 @@ func (f *fixture) run(user, command, stdin string) (string, string, int) {
 		f.t.Fatalf("ParseBuiltin(%q): %v", command, err)
 	}
 	var out, errb bytes.Buffer
-	code, _ := Run(context.Background(), Env{Driver: f.drv, Root: f.root, Req: shim.Request{User: user, Key: "SHA256:k"},
-		Cmd: b, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb})
+	code, _ := Run(context.Background(), Env{Driver: f.drv, Root: f.root, User: user, Key: "SHA256:k",
+		Cmd: b, Stdio: shim.Stdio{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb}})
 	return out.String(), errb.String(), code
 }
 
@@ -211,7 +211,7 @@ func TestUnsupportedDriver(t *testing.T) {
 	for _, cmd := range []string{"info", "keys list"} {
 		b, _ := shim.ParseBuiltin(cmd)
 		var out, errb bytes.Buffer
-		code, err := Run(context.Background(), Env{Driver: noBackend{}, Req: shim.Request{User: "alice"}, Cmd: b, Stdout: &out, Stderr: &errb})
+		code, err := Run(context.Background(), Env{Driver: noBackend{}, User: "alice", Cmd: b, Stdio: shim.Stdio{Stdout: &out, Stderr: &errb}})
 		if code == 0 || err == nil || errb.String() != MsgUnsupported+"\n" {
 			t.Errorf("%s with a driver without Backend = %d %v %q", cmd, code, err, errb.String())
 		}

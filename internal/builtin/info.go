@@ -26,7 +26,7 @@ func info(ctx context.Context, e Env) error {
 			return fail(e, "gitserver: invalid pattern (use letters, digits, ._+@-, / and * or **)", err)
 		}
 	}
-	fmt.Fprintf(e.Stdout, "hello %s, this is gitserver\n\n", e.Req.User)
+	fmt.Fprintf(e.Stdout, "hello %s, this is gitserver\n\n", e.User)
 	n := 0
 	err = filedriver.WalkRepos(e.Root, func(name, dir string) error {
 		if n++; n > maxInfoRepos {
@@ -38,7 +38,7 @@ func info(ctx context.Context, e Env) error {
 		if glob != nil && !glob.Match(name) {
 			return nil
 		}
-		if flags := repoFlags(pol, e.Req.User, name, dir); flags != "" {
+		if flags := repoFlags(pol, e.User, name, dir); flags != "" {
 			fmt.Fprintf(e.Stdout, "%s\t%s\n", flags, name)
 		}
 		return nil
@@ -47,7 +47,7 @@ func info(ctx context.Context, e Env) error {
 		return fail(e, shim.MsgUnavailable, err)
 	}
 	if glob == nil {
-		for _, p := range pol.CreatePatterns(e.Req.User) {
+		for _, p := range pol.CreatePatterns(e.User) {
 			fmt.Fprintf(e.Stdout, "%s\t%s\n", flagString(false, false, false, true), p)
 		}
 	}

@@ -21,9 +21,9 @@ func keysCmd(e Env) error {
 	if err != nil {
 		return err
 	}
-	target := e.Req.User
-	if e.Cmd.User != "" && e.Cmd.User != e.Req.User {
-		if !pol.IsAdmin(e.Req.User) {
+	target := e.User
+	if e.Cmd.User != "" && e.Cmd.User != e.User {
+		if !pol.IsAdmin(e.User) {
 			return fail(e, MsgNotAdmin, errDenied)
 		}
 		target = e.Cmd.User
@@ -96,7 +96,7 @@ func keysAdd(e Env, store *keys.Store, target string) error {
 // keysRemove removes one of target's keys, never another user's, and not
 // the last key a user has of their own.
 func keysRemove(e Env, store *keys.Store, target string) error {
-	self := target == e.Req.User
+	self := target == e.User
 	err := store.RemoveOwn(target, e.Cmd.Arg, self)
 	switch {
 	case errors.Is(err, keys.ErrNotFound):

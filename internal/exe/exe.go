@@ -108,7 +108,7 @@ func unsafeMode(fi fs.FileInfo, uid uint32) string {
 		return fmt.Sprintf("is owned by uid %d, not root or uid %d", st.Uid, uid)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("has mode %v: group or others can write it", fi.Mode().Perm())
+		return fmt.Sprintf("has mode %04o: group or others can write it", fi.Mode().Perm())
 	}
 	return ""
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/drivertest"
-	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/internal/exe"
+	"github.com/gitserver/gitserver/internal/execdriver"
 	"github.com/gitserver/gitserver/shim"
 )
 

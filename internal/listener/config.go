@@ -18,8 +18,10 @@ import (
 // Keys of ssh.Permissions.Extensions that carry the identity from the
 // authentication to the session. They are the only place it lives.
 const (
-	ExtUser = "gitserver-user" // user the driver authenticated
-	ExtKey  = "gitserver-key"  // fingerprint of the key, "SHA256:..."
+	ExtUser    = "gitserver-user"     // user the driver authenticated
+	ExtKey     = "gitserver-key"      // fingerprint of the key, "SHA256:..."
+	ExtKeyType = "gitserver-key-type" // the key's type, e.g. "ssh-ed25519"
+	ExtKeyData = "gitserver-key-data" // the key in wire format, base64
 )
 
 // ServerVersion is the identification string the server announces.
@@ -57,13 +59,14 @@ type Limits struct {
 	MaxAuthTries         int           // failed authentications per connection
 	MaxStartups          int           // unauthenticated connections overall
 	PerSourceMaxStartups int           // unauthenticated connections per source IP
-	IdleTimeout          time.Duration // no traffic for this long closes a connection
+	IdleTimeout          time.Duration // no session open for this long closes a connection
 	MaxChannels          int           // open channels per connection
 }
 
-// Setup is everything a connection is served with. Reload swaps it for
-// connections that come next; a connection keeps the Setup it started
-// with. A Setup must not be changed once given to the Server.
+// Setup is everything the server serves with. Reload swaps it: new
+// connections authenticate with the new one, and every session that
+// starts from then on, also on a connection opened before, is served by
+// its Shim. A Setup must not be changed once given to the Server.
 type Setup struct {
 	SSHUser  string     // the only login name accepted, e.g. "git"
 	Shim     *shim.Shim // its Driver also authenticates keys
@@ -171,7 +174,9 @@ func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh
 		if user == "" {
 			return nil, errors.New("driver returned an empty user")
 		}
-		return &ssh.Permissions{Extensions: map[string]string{ExtUser: user, ExtKey: k.Fingerprint}}, nil
+		return &ssh.Permissions{Extensions: map[string]string{
+			ExtUser: user, ExtKey: k.Fingerprint, ExtKeyType: k.Type, ExtKeyData: base64.StdEncoding.EncodeToString(k.Blob),
+		}}, nil
 	}
 }
 

@@ -1,7 +1,11 @@
 // Package listener is gitserver's own SSH server ('gitserver serve'): it
 // accepts connections, authenticates public keys through a shim.Driver,
-// and runs each exec request through the same shim.Shim as 'gitserver
-// shell' does behind OpenSSH.
+// and hands each session to the same request pipeline as 'gitserver
+// shell' behind OpenSSH (shim.Shim.Serve), with the setup current when
+// the session starts: each session is decided again against the present
+// keys and policy, with the key the connection proved, so that a key
+// removed, a user deleted or a policy edited bites on the next session of
+// a connection that stays open.
 //
 // # Security
 //
@@ -31,6 +35,7 @@
 //
 // Unauthenticated connections are bounded overall and per source address,
 // get LoginGraceTime to authenticate, and count against no limit once
-// authenticated; every connection is closed after IdleTimeout without
-// traffic.
+// authenticated; an authenticated connection is closed once no session
+// has been open on it for IdleTimeout, whatever keepalive traffic it
+// carries.
 package listener

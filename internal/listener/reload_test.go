@@ -2,6 +2,7 @@ package listener
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -12,10 +13,12 @@ import (
 	"github.com/gitserver/gitserver/shim"
 )
 
-// TestReloadClosesOldSetupAfterItsLastConnection: a setup replaced by
-// Reload is closed only once the connections that started with it have
-// ended, and the current one is closed by Shutdown.
-func TestReloadClosesOldSetupAfterItsLastConnection(t *testing.T) {
+// TestReloadServesOpenConnections: after Reload, the next session on a
+// connection opened before runs with the new setup (a policy or driver
+// change bites at once, not at the client's next login); a session
+// already running finishes with the old one, which is closed once no
+// session uses it; Shutdown closes the current one.
+func TestReloadServesOpenConnections(t *testing.T) {
 	user := newSigner(t)
 	d := fakeDriver{ssh.FingerprintSHA256(user.PublicKey()): "alice"}
 	addr, s := startServer(t, d, testLimits())
@@ -24,8 +27,20 @@ func TestReloadClosesOldSetupAfterItsLastConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var closed [2]atomic.Int32
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
 	setup := func(i int) *Setup {
-		return &Setup{SSHUser: "git", Shim: &shim.Shim{Driver: d, Root: t.TempDir(), Git: "/usr/bin/git", Home: t.TempDir()},
+		// Each setup answers "whoami" with its number; "help" waits
+		// for release, to hold a session open.
+		builtin := func(_ context.Context, c shim.BuiltinCall) (int, error) {
+			if c.Cmd.Name == shim.BuiltinHelp {
+				started <- struct{}{}
+				<-release
+			}
+			fmt.Fprintf(c.Stdout, "setup %d", i)
+			return 0, nil
+		}
+		return &Setup{SSHUser: "git", Shim: &shim.Shim{Driver: d, Root: t.TempDir(), Git: "/usr/bin/git", Home: t.TempDir(), Builtin: builtin},
 			HostKeys: hks, Limits: testLimits(), Close: func() { closed[i].Add(1) }}
 	}
 	if err := s.Reload(setup(0)); err != nil {
@@ -35,14 +50,26 @@ func TestReloadClosesOldSetupAfterItsLastConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
+	if out := output(t, c, "whoami"); out != "setup 0" {
+		t.Fatalf("whoami = %q, want setup 0", out)
+	}
+	held := make(chan string)
+	go func() { held <- output(t, c, "help") }()
+	<-started
 	if err := s.Reload(setup(1)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if n := closed[0].Load(); n != 0 {
-		t.Fatalf("setup 0 closed %d times while a connection still uses it", n)
+	if out := output(t, c, "whoami"); out != "setup 1" {
+		t.Errorf("after Reload, whoami on the open connection = %q, want setup 1", out)
 	}
-	c.Close()
+	if n := closed[0].Load(); n != 0 {
+		t.Fatalf("setup 0 closed %d times while a session still runs with it", n)
+	}
+	close(release)
+	if out := <-held; out != "setup 0" {
+		t.Errorf("the session running through Reload = %q, want setup 0", out)
+	}
 	waitUntil(t, func() bool { return closed[0].Load() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -54,6 +81,21 @@ func TestReloadClosesOldSetupAfterItsLastConnection(t *testing.T) {
 	if _, err := dial(t, addr, "git", ssh.PublicKeys(user)); err == nil {
 		t.Error("connected after Shutdown")
 	}
+}
+
+// output runs command in a new session on c and returns its stdout.
+func output(t *testing.T, c *ssh.Client, command string) string {
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	defer sess.Close()
+	out, err := sess.Output(command)
+	if err != nil {
+		t.Errorf("%s: %v", command, err)
+	}
+	return string(out)
 }
 
 func waitUntil(t *testing.T, cond func() bool) {

@@ -2,12 +2,14 @@ package listener
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gitserver/gitserver/shim"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/ssh"
 )
@@ -39,16 +41,20 @@ type Server struct {
 
 // conn is one client connection.
 type conn struct {
-	srv      *Server
-	raw      net.Conn
-	gen      *generation
-	log      hclog.Logger
-	ctx      context.Context
-	cancel   context.CancelFunc
-	user     string // from Permissions only, set once the handshake is over
-	key      string
-	channels atomic.Int32
-	execs    int // commands running; under srv.mu
+	srv    *Server
+	raw    net.Conn
+	limits Limits // of the generation the connection authenticated with
+	log    hclog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	// user, key and creds come from Permissions only, set once the
+	// handshake is over: who the connection authenticated as, which
+	// every session checks again.
+	user, key string
+	creds     shim.Credentials
+	channels  atomic.Int32
+	idle      *idleTimer
+	execs     int // commands running; under srv.mu
 }
 
 // New returns a server that serves connections with setup; log receives
@@ -71,8 +77,10 @@ func New(log hclog.Logger, setup *Setup) (*Server, error) {
 	return s, nil
 }
 
-// Reload serves connections accepted from now on with setup: host keys,
-// driver, limits. Connections already open keep what they started with.
+// Reload serves with setup from now on: new connections authenticate with
+// its host keys, driver and limits, and every new session, also on a
+// connection already open, runs through its Shim. A session already
+// running finishes with what it started with.
 func (s *Server) Reload(setup *Setup) error {
 	g, err := newGeneration(setup, s.log)
 	if err != nil {
@@ -130,45 +138,89 @@ func (s *Server) Serve(l net.Listener) error {
 // handle runs one connection from accept to close.
 func (s *Server) handle(raw net.Conn) {
 	start := time.Now()
-	g := s.current()
-	if g == nil {
-		raw.Close()
-		return
-	}
-	defer g.release()
 	client := raw.RemoteAddr().String()
-	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() }, g.setup.Limits.LoginGraceTime)
-	if t == nil {
-		s.log.Debug("connection refused: too many unauthenticated connections from this source", "client", client)
-		raw.Close()
-		return
-	}
-	defer t.release()
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	c := &conn{srv: s, raw: raw, gen: g, ctx: ctx, cancel: cancel, log: s.log.With("client", client)}
-	if !s.track(c) {
-		raw.Close()
+	sc, chans, reqs, c := s.handshake(raw)
+	if sc == nil {
 		return
 	}
 	defer s.untrack(c)
-	ic := newIdleConn(raw, g.setup.Limits.LoginGraceTime)
-	sc, chans, reqs, err := ssh.NewServerConn(ic, g.ssh)
-	t.release()
-	if err != nil {
-		c.log.Debug("handshake failed", "error", err, "duration", time.Since(start))
-		return
-	}
 	defer sc.Close()
-	ic.startIdle(g.setup.Limits.IdleTimeout)
-	c.user, c.key = sc.Permissions.Extensions[ExtUser], sc.Permissions.Extensions[ExtKey]
-	c.log = c.log.With("user", c.user, "key", c.key)
+	defer c.cancel()
 	c.log.Info("connection open")
 	go refuseGlobal(reqs)
 	go c.serveChannels(chans)
-	err = sc.Wait()
-	cancel()
-	c.log.Info("connection closed", "duration", time.Since(start), "reason", err)
+	err := sc.Wait()
+	c.cancel()
+	c.idle.stop()
+	c.log.Info("connection closed", "duration", time.Since(start), "reason", err, "client", client)
+}
+
+// handshake authenticates raw with the current generation, within the
+// login grace time and the limits on unauthenticated connections, and
+// returns the connection, tracked, with its identity; or nil when the
+// client did not authenticate (raw is then closed). The generation is
+// released once the handshake is over: sessions use the current one.
+func (s *Server) handshake(raw net.Conn) (*ssh.ServerConn, <-chan ssh.NewChannel, <-chan *ssh.Request, *conn) {
+	start := time.Now()
+	g := s.current()
+	if g == nil {
+		raw.Close()
+		return nil, nil, nil, nil
+	}
+	defer g.release()
+	lim := g.setup.Limits
+	client := raw.RemoteAddr().String()
+	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() }, lim.LoginGraceTime)
+	if t == nil {
+		s.log.Debug("connection refused: too many unauthenticated connections from this source", "client", client)
+		raw.Close()
+		return nil, nil, nil, nil
+	}
+	defer t.release()
+	ctx, cancel := context.WithCancel(s.ctx)
+	c := &conn{srv: s, raw: raw, limits: lim, ctx: ctx, cancel: cancel, log: s.log.With("client", client)}
+	if !s.track(c) {
+		cancel()
+		raw.Close()
+		return nil, nil, nil, nil
+	}
+	_ = raw.SetDeadline(start.Add(lim.LoginGraceTime))
+	sc, chans, reqs, err := ssh.NewServerConn(raw, g.ssh)
+	if err == nil {
+		err = c.identify(sc)
+	}
+	if err == nil {
+		err = raw.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		c.log.Debug("handshake failed", "error", err, "duration", time.Since(start))
+		if sc != nil {
+			sc.Close()
+		}
+		raw.Close()
+		s.untrack(c)
+		cancel()
+		return nil, nil, nil, nil
+	}
+	c.log = c.log.With("user", c.user, "key", c.key)
+	c.idle = newIdleTimer(lim.IdleTimeout, func() {
+		c.log.Info("closing idle connection: no session open", "idle_timeout", lim.IdleTimeout)
+		sc.Close()
+	})
+	return sc, chans, reqs, c
+}
+
+// identify reads who the connection authenticated as from its
+// Permissions, which x/crypto filled from the key that signed.
+func (c *conn) identify(sc *ssh.ServerConn) error {
+	ext := sc.Permissions.Extensions
+	blob, err := base64.StdEncoding.DecodeString(ext[ExtKeyData])
+	if err != nil || ext[ExtUser] == "" || ext[ExtKey] == "" || ext[ExtKeyType] == "" {
+		return errors.New("listener: authenticated without an identity")
+	}
+	c.user, c.key = ext[ExtUser], ext[ExtKey]
+	c.creds = shim.Credentials{LoginUser: sc.User(), KeyType: ext[ExtKeyType], Key: blob, Fingerprint: c.key}
+	return nil
 }
 
 // refuseGlobal answers no to every global request: tcpip-forward,
@@ -190,7 +242,7 @@ func (c *conn) serveChannels(chans <-chan ssh.NewChannel) {
 		case c.srv.isDraining():
 			_ = nc.Reject(ssh.ResourceShortage, "server is shutting down")
 			continue
-		case int(c.channels.Load()) >= c.gen.setup.Limits.MaxChannels:
+		case int(c.channels.Load()) >= c.limits.MaxChannels:
 			c.log.Warn("channel refused: too many channels")
 			_ = nc.Reject(ssh.ResourceShortage, "too many channels")
 			continue
@@ -200,7 +252,9 @@ func (c *conn) serveChannels(chans <-chan ssh.NewChannel) {
 			continue
 		}
 		c.channels.Add(1)
+		c.idle.opened()
 		go func() {
+			defer c.idle.closed()
 			defer c.channels.Add(-1)
 			c.serveSession(ch, reqs)
 		}()

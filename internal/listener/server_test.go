@@ -299,6 +299,92 @@ func TestLoginGraceAndIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestKeepaliveIsNotActivity: a connection with no session open is closed
+// after the idle timeout however many keepalives the client sends (as
+// ServerAliveInterval and a ControlPersist master do); one with a session
+// open is not, however quiet it is.
+func TestKeepaliveIsNotActivity(t *testing.T) {
+	alice := newSigner(t)
+	d := fakeDriver{ssh.FingerprintSHA256(alice.PublicKey()): "alice"}
+	lim := testLimits()
+	lim.IdleTimeout = 300 * time.Millisecond
+	hks, err := LoadHostKeys([]string{filepath.Join(t.TempDir(), "hostkey")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	addr, s := startServer(t, d, lim)
+	holdOpen := func(_ context.Context, c shim.BuiltinCall) (int, error) {
+		started <- struct{}{}
+		<-release
+		return 0, nil
+	}
+	if err := s.Reload(&Setup{SSHUser: "git", Shim: &shim.Shim{Driver: d, Root: t.TempDir(), Git: "/usr/bin/git", Home: t.TempDir(), Builtin: holdOpen}, HostKeys: hks, Limits: lim}); err != nil {
+		t.Fatal(err)
+	}
+	keepalive := func(c *ssh.Client, stop <-chan struct{}) <-chan error {
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		go func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		return done
+	}
+
+	c, err := dial(t, addr, "git", ssh.PublicKeys(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	select {
+	case <-keepalive(c, stop):
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection with no session, kept busy by keepalives, was not closed after the idle timeout")
+	}
+
+	c2, err := dial(t, addr, "git", ssh.PublicKeys(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	closed := keepalive(c2, stop)
+	sess, err := c2.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("help"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	select {
+	case err := <-closed:
+		t.Fatalf("a connection with a session open was closed: %v", err)
+	case <-time.After(4 * lim.IdleTimeout):
+	}
+	close(release)
+	if err := sess.Wait(); err != nil {
+		t.Errorf("held session: %v", err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed after its last session ended and the idle timeout passed")
+	}
+}
+
 // logBuffer is a log output safe to read while the server writes.
 type logBuffer struct {
 	mu sync.Mutex

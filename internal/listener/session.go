@@ -1,22 +1,14 @@
 package listener
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os/exec"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gitserver/gitserver/internal/builtin"
 	"github.com/gitserver/gitserver/shim"
 )
-
-// waitDelay bounds how long git may linger after its context is cancelled
-// (SIGTERM) or after it exits with output still in its pipes.
-const waitDelay = 30 * time.Second
 
 // action is what a channel request asks the server to start.
 type action int
@@ -78,7 +70,7 @@ func (c *conn) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			ok, act = false, actNone
 		}
 		if !ok {
-			c.log.Debug("channel request refused", "request", truncate(req.Type, 64))
+			c.log.Debug("channel request refused", "request", hclog.Quote(truncate(req.Type, 64)))
 		}
 		_ = req.Reply(ok, nil)
 		if act == actNone {
@@ -86,14 +78,7 @@ func (c *conn) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 		go func(protocol string) {
 			defer c.endExec()
-			code := 1
-			if act == actExec {
-				code = c.exec(ch, command, protocol)
-			} else {
-				c.log.Info("interactive login refused")
-				fmt.Fprintln(ch.Stderr(), shim.Greeting(c.user))
-			}
-			finish(ch, code)
+			finish(ch, c.exec(ch, command, protocol))
 		}(s.protocol)
 	}
 }
@@ -105,69 +90,20 @@ func finish(ch ssh.Channel, code int) {
 	_ = ch.Close()
 }
 
-// exec runs one command through the shim, as 'gitserver shell' does, and
-// returns its exit code. The client sees only the shim's short messages;
-// the operator's log gets one line with the detail.
+// exec serves one command ("" for an interactive login) through the one
+// request pipeline, shim.Shim.Serve, with the server's current setup: a
+// policy or driver reloaded since the connection opened governs its next
+// session, and Serve decides who the client is again (the connection's key
+// must still be accepted). It returns the exit code.
 func (c *conn) exec(ch ssh.Channel, command, protocol string) int {
 	start := time.Now()
-	req := shim.Request{User: c.user, Key: c.key, Command: command, Protocol: protocol}
-	plan, err := c.gen.setup.Shim.Plan(c.ctx, req)
-	if errors.Is(err, shim.ErrNoCommand) {
-		c.log.Info("interactive login refused")
-		fmt.Fprintln(ch.Stderr(), shim.Greeting(c.user))
-		return 1
-	}
-	if errors.Is(err, shim.ErrBuiltin) {
-		code, err := builtin.Run(c.ctx, builtin.Env{Driver: c.gen.setup.Shim.Driver, Root: c.gen.setup.Shim.Root,
-			Req: req, Cmd: *plan.Builtin, Stdin: ch, Stdout: ch, Stderr: ch.Stderr()})
-		c.log.Info("request", append(builtin.LogArgs(*plan.Builtin, code, err), "duration", time.Since(start))...)
-		return code
-	}
-	if err != nil {
-		c.refused(ch, req, plan, err, start)
-		return 1
-	}
-	c.log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
-	code, err := run(c.ctx, plan, ch)
-	args := []any{"command", plan.Verb, "repo", plan.Name, "decision", "allow", "rule", plan.Rule, "exit", code, "duration", time.Since(start)}
-	if err != nil {
+	g := c.srv.current()
+	if g == nil {
 		fmt.Fprintln(ch.Stderr(), shim.MsgUnavailable)
-		c.log.Error("request", append(args, "error", err)...)
-		return code
+		return 1
 	}
-	c.log.Info("request", args...)
-	return code
-}
-
-// refused tells the client why, briefly, and the operator in detail.
-func (c *conn) refused(ch ssh.Channel, req shim.Request, plan *shim.Plan, err error, start time.Time) {
-	msg, args := shim.Refusal(req, plan, err)
-	c.log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
-	fmt.Fprintln(ch.Stderr(), msg)
-}
-
-// run starts git on the channel and waits for it. stdin is copied by a
-// goroutine of ours rather than by exec.Cmd, so that Wait returns when git
-// exits even though the client has not sent EOF (it waits for the exit
-// status before it does). A cancelled ctx sends git SIGTERM.
-func run(ctx context.Context, plan *shim.Plan, ch ssh.Channel) (int, error) {
-	cmd := plan.Command(ctx, nil, ch, ch.Stderr())
-	cmd.WaitDelay = waitDelay
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return 1, err
-	}
-	if err := cmd.Start(); err != nil {
-		return 1, err
-	}
-	go func() {
-		_, _ = io.Copy(stdin, ch)
-		_ = stdin.Close()
-	}()
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return shim.ExitCode(err), err
-	}
-	return shim.ExitCode(err), nil
+	defer g.release()
+	req := shim.Request{User: c.user, Key: c.key, Credentials: []shim.Credentials{c.creds},
+		Command: command, Protocol: protocol, Client: c.raw.RemoteAddr().String()}
+	return g.setup.Shim.Serve(c.ctx, req, shim.Stdio{Stdin: ch, Stdout: ch, Stderr: ch.Stderr()}, start)
 }

@@ -1,98 +1,68 @@
-// Package shell runs sshd's forced command for a user whose key sshd has
-// matched: it checks SSH_ORIGINAL_COMMAND against the driver and runs git,
-// or a built-in command, on the process's stdio. The SSH client sees only
-// short, stable messages on stderr; the detail goes to the operator's log.
+// Package shell is the sshd side of the request path: it runs sshd's
+// forced command ('gitserver shell') for one SSH session. It reads what
+// sshd gives the process (SSH_ORIGINAL_COMMAND, GIT_PROTOCOL,
+// SSH_CONNECTION, and SSH_USER_AUTH with ExposeAuthInfo) and hands the
+// request to the one pipeline, shim.Shim.Serve, on the process's stdio.
+// The SSH client sees only short, stable messages on stderr; the detail
+// goes to the operator's log.
 //
-// Like internal/authkeys it links no command-line parser and no SSH
-// implementation: the front binary sshd starts (cmd/gitserver) runs it
-// directly for the file driver, once per login.
+// sshd runs the forced command for every session, also for the later
+// sessions of a connection multiplexed by the client (ControlMaster),
+// without asking authorized-keys again: Serve decides each against the
+// key store and policy as they are now.
 package shell
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
 // Session is one run of the forced command.
 type Session struct {
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	Getenv         func(string) string // the environment sshd set
-	Start          time.Time           // when the process started, for the log
-
-	// Identify finds the user when the forced command names none
-	// (ForceCommand with ExposeAuthInfo); nil refuses such logins.
-	Identify func(ctx context.Context, d shim.Driver) (user, key string, err error)
-	// Builtin runs a built-in command (help, info, keys...) that the
-	// request named, logs it, and returns the exit code.
-	Builtin func(ctx context.Context, log hclog.Logger, s *shim.Shim, req shim.Request, plan *shim.Plan) int
+	shim.Stdio
+	Getenv func(string) string // the environment sshd set
+	Start  time.Time           // when the process started, for the log
 }
 
-// Run serves the request of user (with the key of fingerprint key; both
-// empty for Identify to find) with a's config and driver, and returns the
-// exit code.
+// Run serves the request of user, with the key of fingerprint key (the
+// forced command's --user and --key), or, both empty, of the keys sshd
+// lists in SSH_USER_AUTH, with a's config and driver, and returns the
+// exit code. SIGHUP, SIGTERM and SIGINT (sshd's when the client goes
+// away) end git with SIGTERM.
 func (s *Session) Run(ctx context.Context, a *setup.App, user, key string) int {
 	log := a.Log.Named("shell")
+	req := shim.Request{User: user, Key: key, Command: s.Getenv("SSH_ORIGINAL_COMMAND"),
+		Protocol: s.Getenv("GIT_PROTOCOL"), Client: ClientAddr(s.Getenv("SSH_CONNECTION"))}
+	if user == "" {
+		creds, err := AuthInfo(s.Getenv("SSH_USER_AUTH"), a.Cfg.SSHUser)
+		if err != nil {
+			log.Warn("no usable key in SSH_USER_AUTH", "client", req.Client, "error", err)
+			return s.fail(shim.MsgDenied)
+		}
+		req.Credentials = creds
+	}
 	d, err := a.Driver()
 	if err != nil {
 		log.Error("cannot open driver", "error", err)
 		return s.fail(shim.MsgUnavailable)
 	}
-	req := shim.Request{User: user, Key: key, Command: s.Getenv("SSH_ORIGINAL_COMMAND"), Protocol: s.Getenv("GIT_PROTOCOL")}
-	if req.User == "" {
-		if s.Identify == nil {
-			err = errors.New("no user named and no way to find one")
-		} else {
-			req.User, req.Key, err = s.Identify(ctx, d)
-		}
-		if err != nil {
-			log.Warn("no usable key in SSH_USER_AUTH", "error", err)
-			return s.fail(shim.MsgDenied)
-		}
-	}
-	log = log.With("user", req.User, "key", req.Key, "client", ClientAddr(s.Getenv("SSH_CONNECTION")))
-	git, err := shim.LookGit()
+	sh, err := a.Shim(d, log)
 	if err != nil {
-		log.Error("git not found", "error", err)
+		log.Error("cannot serve requests", "error", err)
 		return s.fail(shim.MsgUnavailable)
 	}
-	sh := &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, Create: a.CreateOnPush(git)}
-	if strings.Contains(req.Command, "receive-pack") {
-		// Only a push runs hooks; reads do not pay for the check.
-		if sh.HooksPath, err = a.EnsureHooks(); err != nil {
-			log.Error("cannot set up the hooks directory; pushes are refused", "error", err)
-			return s.fail(shim.MsgUnavailable)
-		}
-	}
-	plan, err := sh.Plan(ctx, req)
-	if errors.Is(err, shim.ErrNoCommand) {
-		log.Info("interactive login refused")
-		return s.fail(shim.Greeting(req.User))
-	}
-	if errors.Is(err, shim.ErrBuiltin) {
-		return s.Builtin(ctx, log, sh, req, plan)
-	}
-	if err != nil {
-		msg, args := shim.Refusal(req, plan, err)
-		log.Info("request", append(args, "exit", 1, "duration", time.Since(s.Start))...)
-		return s.fail(msg)
-	}
-	code := s.runGit(ctx, plan)
-	log.Info("request", "command", plan.Verb, "repo", plan.Name, "decision", "allow",
-		"rule", plan.Rule, "exit", code, "duration", time.Since(s.Start))
-	return code
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return sh.Serve(ctx, req, s.Stdio, s.Start)
 }
 
 // fail tells the client msg and returns exit code 1.
@@ -101,20 +71,31 @@ func (s *Session) fail(msg string) int {
 	return 1
 }
 
-// runGit runs the plan on the session's stdio and relays the signals sshd
-// sends when the client goes away.
-func (s *Session) runGit(ctx context.Context, plan *shim.Plan) int {
-	cmd := plan.Command(ctx, s.Stdin, s.Stdout, s.Stderr)
-	if err := cmd.Start(); err != nil {
-		return shim.ExitCode(err)
+// AuthInfo reads the keys sshd recorded in the file path names
+// (SSH_USER_AUTH, with ExposeAuthInfo yes), each proven by the client, as
+// credentials for login.
+func AuthInfo(path, login string) ([]shim.Credentials, error) {
+	if path == "" {
+		return nil, fmt.Errorf("SSH_USER_AUTH is not set; use the authorized-keys line or set ExposeAuthInfo yes")
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	go shim.Forward(cmd.Process, sigs)
-	err := cmd.Wait()
-	signal.Stop(sigs)
-	close(sigs)
-	return shim.ExitCode(err)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	offered, err := shim.ParseAuthInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	creds := make([]shim.Credentials, 0, len(offered))
+	for _, o := range offered {
+		k, err := sshkey.ParseKey(o.Type, o.Base64)
+		if err != nil {
+			return nil, err
+		}
+		creds = append(creds, shim.Credentials{LoginUser: login, KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
+	}
+	return creds, nil
 }
 
 // ClientAddr is the client's address from sshd's SSH_CONNECTION, for the

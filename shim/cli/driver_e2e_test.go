@@ -141,8 +141,13 @@ func TestPythonDriverCloneAllowedPushDenied(t *testing.T) {
 // TestCheckRefusesWritableDriver: 'gitserver check' reports an exec
 // driver that others could replace, with the fix.
 func TestCheckRefusesWritableDriver(t *testing.T) {
-	dir := t.TempDir() // under /tmp: world-writable above it
-	drv := filepath.Join(dir, "driver")
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open") // others may write here
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(open, 0o777)
+	drv := filepath.Join(open, "driver")
 	writeFile(t, drv, "#!/bin/sh\n")
 	os.Chmod(drv, 0o755)
 	cfg := filepath.Join(dir, "config.toml")
@@ -152,7 +157,7 @@ func TestCheckRefusesWritableDriver(t *testing.T) {
 	if code := run(e, []string{"--config", cfg, "check"}); code != 1 {
 		t.Errorf("check exit = %d, want 1\n%s%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"execdriver: command " + drv, "group or others can write it", "hint: install the driver as root"} {
+	for _, want := range []string{"execdriver: command: " + drv + ": " + open + " has mode 0777: group or others can write it", "hint: install the driver as root"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}

@@ -74,7 +74,8 @@ access = "admin"
 `
 
 // Run sets up, listens, and serves until SIGTERM or SIGINT; SIGHUP
-// reloads config, policy and host keys for new connections.
+// reloads the config, driver and host keys. The policy needs no SIGHUP:
+// the file driver reads it again whenever it changed.
 func (c *ServeCmd) Run(cli *CLI, e *env) error {
 	path, embedded, err := c.configPath(cli, e)
 	if err != nil {
@@ -259,14 +260,15 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	git, err := shim.LookGit()
+	sh, err := a.Shim(d, a.Log.Named("serve"))
 	if err != nil {
 		return nil, err
 	}
-	hooksDir, err := a.EnsureHooks()
-	if err != nil {
+	// Written once at start (and at each reload), not at every push.
+	if sh.HooksPath, err = a.EnsureHooks(); err != nil {
 		return nil, err
 	}
+	sh.Hooks = nil
 	hks, err := listener.LoadHostKeys(a.Cfg.HostKeys())
 	if err != nil {
 		return nil, err
@@ -280,7 +282,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	l := a.Cfg.Listen
 	return &listener.Setup{
 		SSHUser:  a.Cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksDir, Create: a.CreateOnPush(git)},
+		Shim:     sh,
 		HostKeys: hks,
 		Close:    func() { closeDriver(a.Log, d) },
 		Limits: listener.Limits{

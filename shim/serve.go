@@ -1,0 +1,180 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Stdio is where one request's input comes from and its output goes: the
+// forced command's own stdin, stdout and stderr behind sshd, a session
+// channel under serve. Stderr reaches the client: it gets short messages
+// only.
+type Stdio struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// BuiltinCall is one vetted built-in command: Plan has checked who sent
+// it and that the user still exists.
+type BuiltinCall struct {
+	Driver Driver
+	Root   string
+	User   string
+	Key    string
+	Model  UserModel
+	Cmd    Builtin
+	Stdio
+}
+
+// BuiltinFunc runs a built-in command and returns its exit code and, when
+// it refused or failed, the detail for the operator's log; it has told
+// the client, briefly, on Stderr (see package internal/builtin).
+type BuiltinFunc func(ctx context.Context, c BuiltinCall) (code int, err error)
+
+// waitDelay bounds how long git may linger after its context is cancelled
+// (SIGTERM) or after it exits with output still in its pipes.
+const waitDelay = 30 * time.Second
+
+// Serve is the whole of one request: Plan, then git or the built-in
+// command on stdio, then one "request" line in the log. It returns the
+// exit status for the client. start is when the request arrived, for the
+// logged duration. A cancelled ctx sends git SIGTERM.
+func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.Time) int {
+	log := s.logger()
+	if req.Client != "" {
+		log = log.With("client", req.Client)
+	}
+	plan, err := s.Plan(ctx, req)
+	if plan != nil && plan.User != "" {
+		log = log.With("user", plan.User, "key", plan.Key)
+	} else {
+		log = log.With("user", req.User, "key", req.Key)
+	}
+	switch {
+	case errors.Is(err, ErrNoCommand):
+		log.Info("request", "command", "shell", "decision", "deny", "error", "interactive login refused", "exit", 1, "duration", time.Since(start))
+		fmt.Fprintln(stdio.Stderr, Greeting(plan.User))
+		return 1
+	case errors.Is(err, ErrBuiltin):
+		return s.serveBuiltin(ctx, log, plan, stdio, start)
+	case err != nil:
+		msg, args := Refusal(req, plan, err)
+		log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
+		fmt.Fprintln(stdio.Stderr, msg)
+		return 1
+	}
+	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
+	code, err := Run(ctx, plan, stdio)
+	args := []any{"command", plan.Verb, "repo", plan.Name, "decision", "allow", "rule", plan.Rule, "exit", code, "duration", time.Since(start)}
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, MsgUnavailable)
+		log.Error("request", append(args, "error", err)...)
+		return code
+	}
+	log.Info("request", args...)
+	return code
+}
+
+// serveBuiltin runs a vetted built-in command and logs it.
+func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, stdio Stdio, start time.Time) int {
+	b := *plan.Builtin
+	code, err := 1, error(nil)
+	if s.Builtin == nil {
+		fmt.Fprintln(stdio.Stderr, MsgBadBuiltin)
+		err = errors.New("built-in commands are not served here")
+	} else {
+		code, err = s.Builtin(ctx, BuiltinCall{Driver: s.Driver, Root: s.Root, User: plan.User, Key: plan.Key, Model: plan.Model, Cmd: b, Stdio: stdio})
+	}
+	decision := "allow"
+	if err != nil {
+		decision = "deny"
+	}
+	args := []any{"command", b.String(), "decision", decision, "exit", code}
+	if b.User != "" {
+		args = append(args, "target_user", hclog.Quote(b.User))
+	}
+	if b.Arg != "" {
+		args = append(args, "arg", hclog.Quote(b.Arg))
+	}
+	if err != nil {
+		args = append(args, "error", err)
+	}
+	log.Info("request", append(args, "duration", time.Since(start))...)
+	return code
+}
+
+func (s *Shim) logger() hclog.Logger {
+	if s.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return s.Log
+}
+
+// Run runs git as plan says on stdio and waits for it; it returns git's
+// exit code, and an error when git could not be run at all. An *os.File
+// stdin (the forced command's own) is handed to git as it is; any other
+// reader is copied by a goroutine of ours rather than by exec.Cmd, so that
+// Run returns when git exits even though the client has not sent EOF (an
+// SSH client waits for the exit status before it does).
+func Run(ctx context.Context, plan *Plan, stdio Stdio) (int, error) {
+	cmd := plan.Command(ctx, nil, stdio.Stdout, stdio.Stderr)
+	cmd.WaitDelay = waitDelay
+	var stdin io.WriteCloser
+	if f, ok := stdio.Stdin.(*os.File); ok {
+		cmd.Stdin = f
+	} else if stdio.Stdin != nil {
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return 1, err
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return 1, err
+	}
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, stdio.Stdin)
+			_ = stdin.Close()
+		}()
+	}
+	err := cmd.Wait()
+	var exited *exec.ExitError
+	if err != nil && !errors.As(err, &exited) {
+		return ExitCode(err), err
+	}
+	return ExitCode(err), nil
+}
+
+// Greeting is the one line an interactive login gets.
+func Greeting(user string) string {
+	return fmt.Sprintf("Hi %s! You have authenticated to gitserver, which does not provide shell access; use git clone/fetch/push.", user)
+}
+
+// Refusal is what to tell the client about a refused request (the
+// ClientError's message, else MsgUnavailable) and the key-value pairs for
+// the operator's log line: decision, error, and what was asked, as parsed
+// or, when it did not parse, the raw command (quoted, cut to 200 bytes).
+func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
+	msg = MsgUnavailable
+	var ce *ClientError
+	if errors.As(err, &ce) {
+		msg = ce.Msg
+	}
+	logArgs = []any{"decision", "deny", "error", err}
+	if plan != nil && plan.Verb != "" {
+		return msg, append(logArgs, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
+	}
+	raw := req.Command
+	if len(raw) > 200 {
+		raw = raw[:200] + "..."
+	}
+	return msg, append(logArgs, "raw_command", hclog.Quote(raw))
+}
