@@ -30,10 +30,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitserver/gitserver/shim/cli"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
+	"github.com/gitserver/gitserver/shim/cli"
 )
 
 func init() { shim.Register("teams", newTeams) }
