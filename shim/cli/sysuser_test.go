@@ -11,13 +11,19 @@ import (
 
 // ensureSystemUser creates a system user with a POSIX login shell and an
 // unusable but unlocked password ("*": sshd without PAM refuses accounts
-// whose password starts with "!"), as the README tells admins to.
+// whose password starts with "!"), as the README tells admins to. A user
+// it created is removed, with its group, when the test ends.
 func ensureSystemUser(t *testing.T, name, home string) {
 	t.Helper()
 	if _, err := user.Lookup(name); err != nil {
 		if out, err := exec.Command("useradd", "--system", "--user-group", "--shell", "/bin/sh", "--home-dir", home, name).CombinedOutput(); err != nil {
 			t.Fatalf("useradd: %v: %s", err, out)
 		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", "--force", name).CombinedOutput(); err != nil {
+				t.Errorf("userdel %s: %v: %s", name, err, out)
+			}
+		})
 	}
 	if out, err := exec.Command("usermod", "--password", "*", "--home", home, name).CombinedOutput(); err != nil {
 		t.Fatalf("usermod: %v: %s", err, out)
