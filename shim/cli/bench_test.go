@@ -39,15 +39,16 @@ func benchKey(i int) keys.Key {
 	return keys.Key{Type: pk.Type(), Blob: blob, Fingerprint: ssh.FingerprintSHA256(pk)}
 }
 
-// benchStore returns a key store with n keys, built once and cached in the
+// benchStore returns a key store with n keys held by users users (key i
+// is user i%users's: "user0", "user1", ...), built once and cached in the
 // user's cache directory (a million keys take a minute to import).
-func benchStore(b *testing.B, n int) string {
+func benchStore(b *testing.B, n, users int) string {
 	b.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := filepath.Join(cache, "gitserver-bench", fmt.Sprintf("store-%d", n))
+	dir := filepath.Join(cache, "gitserver-bench", fmt.Sprintf("store-%d-%d", n, users))
 	path := filepath.Join(dir, "keys.db")
 	if st := keys.Open(path, keys.Options{}); countIs(st, n) {
 		return dir
@@ -62,7 +63,7 @@ func benchStore(b *testing.B, n int) string {
 	for lo := 0; lo < n; lo += batch {
 		recs := make([]keys.Record, 0, batch)
 		for i := lo; i < min(lo+batch, n); i++ {
-			recs = append(recs, keys.Record{User: fmt.Sprintf("user%d", i%50000), Key: benchKey(i)})
+			recs = append(recs, keys.Record{User: fmt.Sprintf("user%d", i%users), Key: benchKey(i)})
 		}
 		if _, errs := st.Import(recs); len(errs) > 0 {
 			b.Fatal(errs[0])
@@ -170,7 +171,7 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 		{name: "linkonly", cmd: func() *exec.Cmd { return exec.Command(linked) }},
 	}
 	for _, n := range []int{1000, 1000000} {
-		dir := benchStore(b, n)
+		dir := benchStore(b, n, 50000)
 		cfg := filepath.Join(b.TempDir(), "config.toml")
 		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\n[log]\nfile = %q\n", dir, dir, filepath.Join(b.TempDir(), "log")))
 		k := benchKey(n / 2)
@@ -189,23 +190,18 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 
 // BenchmarkShell measures 'gitserver shell' up to and including running
 // git-upload-pack (a ref advertisement answered by a flush) against
-// running git-upload-pack directly on the same repository.
+// running git-upload-pack directly on the same repository, with a store of
+// 1,000 keys and one of 1,000,000 keys held by 1,000 users (1,000 keys
+// each: the shape of a store with many bot or deploy keys). Each run
+// checks, as every request does, that the key is still the user's, that
+// the user still exists and what the policy says now.
 //
-//	go test ./shim/cli -run XXX -bench Shell -benchtime 300x
+//	go test ./shim/cli -run XXX -bench 'Shell$' -benchtime 300x
 func BenchmarkShell(b *testing.B) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
-	data, repos := filepath.Join(dir, "data"), filepath.Join(dir, "repos")
-	cfg := filepath.Join(dir, "config.toml")
-	writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n", repos, data))
-	writeFile(b, filepath.Join(dir, "policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"alice\"]\naccess = \"write\"\n")
-	for _, d := range []string{data, repos} {
-		os.MkdirAll(d, 0o755)
-	}
-	k := benchKey(1)
-	if _, err := keys.Open(filepath.Join(data, "keys.db"), keys.Options{}).Add([]keys.Record{{User: "alice", Key: k}}); err != nil {
-		b.Fatal(err)
-	}
+	repos := filepath.Join(dir, "repos")
+	writeFile(b, filepath.Join(dir, "policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"write\"\n")
 	repo := filepath.Join(repos, "team/app.git")
 	if out, err := exec.Command("git", "init", "-q", "--bare", repo).CombinedOutput(); err != nil {
 		b.Fatalf("%v: %s", err, out)
@@ -218,15 +214,27 @@ func BenchmarkShell(b *testing.B) {
 			c.Stdin = strings.NewReader("0000")
 			return c
 		}},
-		{name: "shell", cmd: func() *exec.Cmd {
-			c := exec.Command(bin, "--config", cfg, "shell", "--user", "alice", "--key", k.Fingerprint)
+	}
+	for _, n := range []int{1000, 1000000} {
+		data := benchStore(b, n, 1000)
+		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", n))
+		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nfile = %q\n", repos, data, filepath.Join(dir, "log")))
+		k := benchKey(n / 2 / 1000 * 1000) // user0's, one of 1,000 (or one) keys
+		v := &variant{name: fmt.Sprintf("shell%d", n), cmd: func() *exec.Cmd {
+			c := exec.Command(bin, "--config", cfg, "shell", "--user", "user0", "--key", k.Fingerprint)
 			c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
 			c.Stdin = strings.NewReader("0000")
 			return c
-		}},
+		}}
+		if out, err := v.cmd().CombinedOutput(); err != nil || !bytes.HasPrefix(out, []byte("0")) {
+			b.Fatalf("%s: %v: %q", v.name, err, out)
+		}
+		vs = append(vs, v)
 	}
 	alternate(b, vs)
-	b.ReportMetric(float64(median(vs[1].took)-median(vs[0].took))/1e6, "added-ms")
+	for _, v := range vs[1:] {
+		b.ReportMetric(float64(median(v.took)-median(vs[0].took))/1e6, v.name+"-added-ms")
+	}
 }
 
 // seedRefs makes n branches in a bare repository.
