@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Messages the client sees. They are stable (scripts match on them) and
@@ -218,8 +220,8 @@ func Greeting(user string) string {
 // Refusal is what to tell the client about a refused request (the
 // ClientError's message, else MsgUnavailable) and the key-value pairs for
 // the operator's log line: decision, error, and what was asked, as parsed
-// or, when it did not parse, the raw command cut to 200 bytes. shell and
-// serve both report refusals through it.
+// or, when it did not parse, the raw command cut to 200 bytes and quoted
+// (hclog.Quote). shell and serve both report refusals through it.
 func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
 	msg = MsgUnavailable
 	var ce *ClientError
@@ -234,5 +236,5 @@ func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
 	if len(raw) > 200 {
 		raw = raw[:200] + "..."
 	}
-	return msg, append(logArgs, "raw_command", raw)
+	return msg, append(logArgs, "raw_command", hclog.Quote(raw))
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // tableDriver is a driver from a table, for testing the shim's own checks:
@@ -152,8 +154,8 @@ func TestRefusal(t *testing.T) {
 	if msg != MsgBadCommand {
 		t.Errorf("msg = %q, want %q", msg, MsgBadCommand)
 	}
-	if raw := args[len(args)-1].(string); len(raw) != 203 {
-		t.Errorf("raw_command not cut to 200 bytes: %d", len(raw))
+	if raw, ok := args[len(args)-1].(hclog.Quote); !ok || len(raw) != 203 {
+		t.Errorf("raw_command = %#v, want it quoted and cut to 200 bytes", args[len(args)-1])
 	}
 	msg, args = Refusal(Request{}, &Plan{Verb: UploadPack, Name: "a/b", Rule: "p.toml:3"}, errors.New("internal"))
 	if msg != MsgUnavailable {

@@ -16,6 +16,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
@@ -43,14 +45,14 @@ type ParseFunc func(keyType, b64 string) (keys.Key, error)
 // w. config is the absolute path of the config file, for the forced
 // command. Unknown keys and other logins are no error.
 func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Request, parse ParseFunc) error {
-	log := a.Log.Named("authorized-keys").With("login", r.Login)
+	log := a.Log.Named("authorized-keys").With("login", hclog.Quote(r.Login))
 	if r.Login != a.Cfg.SSHUser {
 		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.Cfg.SSHUser)
 		return nil
 	}
 	key, err := parse(r.KeyType, r.Key)
 	if err != nil {
-		log.Info("offered key rejected", "type", r.KeyType, "error", err)
+		log.Info("offered key rejected", "type", hclog.Quote(r.KeyType), "error", err)
 		return nil
 	}
 	log = log.With("key", key.Fingerprint)

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 	"github.com/gitserver/gitserver/shim"
@@ -123,7 +125,8 @@ func backend(e Env) (Backend, *policy.Policy, error) {
 var errDenied = errors.New("--user by a non-admin")
 
 // LogArgs are the key-value pairs of the operator's one log line for a
-// built-in command that ended with code and err.
+// built-in command that ended with code and err. What the client sent
+// (the target user, the argument) is quoted (hclog.Quote).
 func LogArgs(cmd shim.Builtin, code int, err error) []any {
 	decision := "allow"
 	if err != nil {
@@ -131,10 +134,10 @@ func LogArgs(cmd shim.Builtin, code int, err error) []any {
 	}
 	args := []any{"command", cmd.String(), "decision", decision, "exit", code}
 	if cmd.User != "" {
-		args = append(args, "target_user", cmd.User)
+		args = append(args, "target_user", hclog.Quote(cmd.User))
 	}
 	if cmd.Arg != "" {
-		args = append(args, "arg", cmd.Arg)
+		args = append(args, "arg", hclog.Quote(cmd.Arg))
 	}
 	if err != nil {
 		args = append(args, "error", err)

@@ -151,7 +151,7 @@ func newGeneration(s *Setup, log hclog.Logger) (*generation, error) {
 func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
 	return func(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 		if conn.User() != sshUser {
-			log.Debug("login name refused", "login", truncate(conn.User(), 64), "client", conn.RemoteAddr().String())
+			log.Debug("login name refused", "login", hclog.Quote(truncate(conn.User(), 64)), "client", conn.RemoteAddr().String())
 			return nil, errors.New("wrong login name")
 		}
 		k, err := sshkey.ParseKey(key.Type(), base64.StdEncoding.EncodeToString(key.Marshal()))

@@ -184,7 +184,7 @@ func (c *conn) serveChannels(chans <-chan ssh.NewChannel) {
 	for nc := range chans {
 		switch {
 		case nc.ChannelType() != "session":
-			c.log.Info("channel refused", "type", truncate(nc.ChannelType(), 64))
+			c.log.Info("channel refused", "type", hclog.Quote(truncate(nc.ChannelType(), 64)))
 			_ = nc.Reject(ssh.Prohibited, "only session channels are allowed")
 			continue
 		case c.srv.isDraining():

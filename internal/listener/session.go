@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gitserver/gitserver/internal/builtin"
@@ -78,7 +79,7 @@ func (c *conn) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			ok, act = false, actNone
 		}
 		if !ok {
-			c.log.Debug("channel request refused", "request", truncate(req.Type, 64))
+			c.log.Debug("channel request refused", "request", hclog.Quote(truncate(req.Type, 64)))
 		}
 		_ = req.Reply(ok, nil)
 		if act == actNone {

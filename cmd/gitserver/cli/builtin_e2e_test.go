@@ -71,7 +71,7 @@ func TestBuiltinCommandsBehindSSHD(t *testing.T) {
 		t.Errorf("keys list --user bob as alice: %v\n%s", err, out)
 	}
 	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
-	for _, want := range []string{`command="keys add" decision=allow`, `command="keys list" decision=deny`, "target_user=bob"} {
+	for _, want := range []string{`command="keys add" decision=allow`, `command="keys list" decision=deny`, `target_user="bob"`} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("log lacks %q", want)
 		}
