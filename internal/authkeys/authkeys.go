@@ -61,7 +61,9 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 		log.Error("cannot open driver", "error", err)
 		return ErrLogged
 	}
-	user, err := d.Authenticate(ctx, shim.Credentials{
+	// shim.Authenticate also refuses a username that is not valid: it
+	// ends up in the forced command.
+	user, err := shim.Authenticate(ctx, d, shim.Credentials{
 		LoginUser: r.Login, KeyType: key.Type, Key: key.Blob, Fingerprint: key.Fingerprint,
 	})
 	if errors.Is(err, shim.ErrUnknownKey) {
@@ -70,10 +72,6 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 	}
 	if err != nil {
 		log.Error("authenticate failed", "error", err)
-		return ErrLogged
-	}
-	if keys.ValidUsername(user) != nil {
-		log.Error("driver returned an invalid username", "user", user)
 		return ErrLogged
 	}
 	line, err := ForcedCommandLine(config, user, key)

@@ -161,15 +161,14 @@ func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
 		defer cancel()
-		user, err := d.Authenticate(ctx, shim.Credentials{LoginUser: conn.User(), KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
+		// shim.Authenticate also refuses a username that is not valid,
+		// as authorized-keys does behind sshd.
+		user, err := shim.Authenticate(ctx, d, shim.Credentials{LoginUser: conn.User(), KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
 		if err != nil {
 			if !errors.Is(err, shim.ErrUnknownKey) {
 				log.Warn("driver cannot authenticate", "key", k.Fingerprint, "error", err)
 			}
 			return nil, err
-		}
-		if user == "" {
-			return nil, errors.New("driver returned an empty user")
 		}
 		return &ssh.Permissions{Extensions: map[string]string{ExtUser: user, ExtKey: k.Fingerprint}}, nil
 	}
