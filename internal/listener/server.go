@@ -153,9 +153,11 @@ func (s *Server) handle(raw net.Conn) {
 	}
 	defer s.untrack(c)
 	ic := newIdleConn(raw, g.setup.Limits.LoginGraceTime)
-	sc, chans, reqs, err := ssh.NewServerConn(ic, g.ssh)
+	auth := &authLog{log: s.log}
+	sc, chans, reqs, err := ssh.NewServerConn(ic, auth.config(g.ssh))
 	t.release()
 	if err != nil {
+		auth.handshakeFailed(err)
 		c.log.Debug("handshake failed", "error", err, "duration", time.Since(start))
 		return
 	}
