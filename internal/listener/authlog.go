@@ -27,10 +27,10 @@ const authFailed = "authentication failed"
 const (
 	reasonUnknownKey = "unknown key"        // the driver knows no such key
 	reasonLoginName  = "wrong login name"   // the login is not the ssh user
-	reasonKey        = "unsupported key"    // sshkey.ParseKey refused it: DSA, short RSA, certificate...
+	reasonKey        = "unsupported key"    // sshkey.ParseKey refused it: RSA under 2048 bits...
 	reasonSignature  = "bad signature"      // the key is known, but its signature (or what came instead) was not valid
 	reasonMethod     = "method not offered" // password, keyboard-interactive...: only publickey is
-	reasonRequest    = "bad request"        // x/crypto refused the request itself (e.g. signature algorithm ssh-rsa)
+	reasonRequest    = "bad request"        // x/crypto refused it unseen: algorithm not offered (ssh-rsa, DSA, certificates), malformed key
 	reasonServer     = "server error"       // the driver failed: not the client's doing (the fail2ban filter ignores it)
 )
 
