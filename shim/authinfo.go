@@ -1,14 +1,14 @@
 package shim
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 )
 
-// maxAuthInfo bounds the ExposeAuthInfo file sshd writes: a few key lines.
+// maxAuthInfo bounds the ExposeAuthInfo file sshd writes: a few key
+// lines. A larger file is refused, never cut. Whole KiB, for the message.
 const maxAuthInfo = 64 << 10
 
 // OfferedKey is one public key sshd accepted, from SSH_USER_AUTH.
@@ -22,18 +22,20 @@ type OfferedKey struct {
 // "publickey TYPE BASE64" for keys. It returns the publickey entries and
 // fails when there are none.
 func ParseAuthInfo(r io.Reader) ([]OfferedKey, error) {
-	sc := bufio.NewScanner(io.LimitReader(r, maxAuthInfo))
-	sc.Buffer(make([]byte, 0, 4096), maxAuthInfo)
+	data, err := io.ReadAll(io.LimitReader(r, maxAuthInfo+1))
+	if err != nil {
+		return nil, fmt.Errorf("shim: reading auth info: %w", err)
+	}
+	if len(data) > maxAuthInfo {
+		return nil, fmt.Errorf("shim: auth info is larger than %d KiB", maxAuthInfo>>10)
+	}
 	var out []OfferedKey
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
 		if len(f) < 3 || f[0] != "publickey" {
 			continue
 		}
 		out = append(out, OfferedKey{Type: f[1], Base64: f[2]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("shim: reading auth info: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("shim: no publickey authentication in auth info; is ExposeAuthInfo yes set?")
