@@ -99,3 +99,50 @@ func TestServeFail2ban(t *testing.T) {
 		})
 	}
 }
+
+// TestFail2banFilter runs fail2ban-regex on lines as gitserver writes
+// them, some with what a client might send to move the address: the
+// filter finds the client of each failure, IPv6 too, in both formats, and
+// nothing else.
+func TestFail2banFilter(t *testing.T) {
+	t.Parallel()
+	bin := needFail2banRegex(t)
+	const (
+		ts   = "2026-01-02T03:04:05.678Z"
+		pfx  = ts + " [INFO]  gitserver.serve: authentication failed: "
+		key  = `key="SHA256:n/G2FlZW6srDl5XMvzKBdVKhf6+B6Bm7WvQRs/isZYI"`
+		js   = `{"@level":"info","@message":"authentication failed","@module":"gitserver.serve","@timestamp":"` + ts + `",`
+		jkey = `"key":"SHA256:n/G2FlZW6srDl5XMvzKBdVKhf6+B6Bm7WvQRs/isZYI"`
+	)
+	lines := []struct {
+		line string
+		addr string // what the filter must find, "" for no match
+	}{
+		{pfx + `client=192.0.2.1:50412 login="git" method="publickey" ` + key + ` reason="unknown key"`, "192.0.2.1"},
+		{pfx + `client=[2001:db8::1]:50412 login="git" method="publickey" ` + key + ` reason="bad signature"`, "2001:db8::1"},
+		{pfx + `client=192.0.2.2:50412 login="git\" client=10.0.0.1:1 x=\"" method="publickey" ` + key + ` reason="wrong login name"`, "192.0.2.2"},
+		{pfx + `client=192.0.2.3:50412 login="git" method="publickey" ` + key + ` reason="server error"`, ""},
+		{pfx + `client=192.0.2.4:50412 login="x\" reason=\"server error\"" method="password" key="" reason="method not offered"`, "192.0.2.4"},
+		{ts + ` [INFO]  gitserver.shell: request: decision=deny raw_command="x\n` + pfx + `client=10.0.0.2:1 login=\"git\""`, ""},
+		{ts + ` [INFO]  gitserver.serve: connection open: client=10.0.0.3:50412 key=SHA256:x user=alice`, ""},
+		{js + `"client":"198.51.100.1:40000",` + jkey + `,"login":"git","method":"publickey","reason":"unknown key"}`, "198.51.100.1"},
+		{js + `"client":"[2001:db8::2]:40000","key":"","login":"git","method":"keyboard-interactive","reason":"method not offered"}`, "2001:db8::2"},
+		{js + `"client":"198.51.100.2:40000",` + jkey + `,"login":"x\",\"client\":\"10.0.0.4:1","method":"publickey","reason":"wrong login name"}`, "198.51.100.2"},
+		{js + `"client":"198.51.100.3:40000",` + jkey + `,"login":"git","method":"publickey","reason":"server error"}`, ""},
+		{`{"@level":"info","@message":"connection open","@module":"gitserver.serve","@timestamp":"` + ts + `","client":"10.0.0.5:40000","user":"alice"}`, ""},
+	}
+	var body strings.Builder
+	var want []string
+	for _, l := range lines {
+		body.WriteString(l.line + "\n")
+		if l.addr != "" {
+			want = append(want, l.addr)
+		}
+	}
+	log := filepath.Join(t.TempDir(), "gitserver.log")
+	writeFile(t, log, body.String())
+	n, addrs := fail2banRegex(t, bin, log)
+	if n != len(want) || !slices.Equal(addrs, want) {
+		t.Errorf("fail2ban-regex matched %d lines at %v, want %d at %v", n, addrs, len(want), want)
+	}
+}
