@@ -18,8 +18,8 @@ import (
 // IP:PORT, [IP]:PORT for IPv6; login and method are what the client sent
 // (cut to 64 bytes), quoted; key is the offered key's fingerprint, quoted,
 // "" when there is none; reason is one of the reason constants, quoted.
-// The first "none" request every client sends is no attempt and is not
-// logged. An attempt counts whether or not the client proved it holds
+// The first "none" request every client sends, to learn the methods, is
+// no attempt and is not logged; another one is. An attempt counts whether or not the client proved it holds
 // the key: offering unknown keys is what a key scanner does.
 const authFailed = "authentication failed"
 
@@ -69,6 +69,7 @@ type authLog struct {
 	log      hclog.Logger
 	accepted *attempt // the key last accepted, if the client then signs badly
 	refused  *attempt // the last refusal, until AuthLogCallback logs it
+	sawNone  bool     // the first "none" request came
 }
 
 // config is cfg with the callbacks of a, for one connection.
@@ -92,7 +93,11 @@ func (a *authLog) config(cfg *ssh.ServerConfig) *ssh.ServerConfig {
 
 // logAttempt is the AuthLogCallback.
 func (a *authLog) logAttempt(conn ssh.ConnMetadata, method string, err error) {
-	if err == nil || method == "none" {
+	if err == nil {
+		return
+	}
+	if method == "none" && !a.sawNone {
+		a.sawNone = true // every client asks once, to learn the methods
 		return
 	}
 	a.write(newAttempt(conn, method, err))

@@ -123,6 +123,20 @@ func TestAuthLogCallbacks(t *testing.T) {
 	}
 }
 
+// TestAuthLogNone: the "none" request every client sends first is not an
+// attempt; another one is.
+func TestAuthLogNone(t *testing.T) {
+	var buf strings.Builder
+	a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf})}
+	for range 3 {
+		a.logAttempt(fakeMeta{}, "none", ssh.ErrNoAuth)
+	}
+	want := []authFailure{{`"git"`, "none", "", reasonMethod}, {`"git"`, "none", "", reasonMethod}}
+	if got := authFailures(buf.String()); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("three none requests: lines %v, want %v\n%s", got, want, buf.String())
+	}
+}
+
 // TestAuthLogClientGone: a client told its key is acceptable that then
 // goes away, or whose connection breaks, made no failed attempt.
 func TestAuthLogClientGone(t *testing.T) {
