@@ -11,7 +11,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// maxSize is the largest policy Parse reads, in bytes.
+// maxSize is the largest policy Parse reads, in bytes (whole MiB, for the
+// error message); a larger one is refused whole, never cut.
 const maxSize = 4 << 20
 
 // document is the policy file as TOML.
@@ -41,7 +42,7 @@ func Parse(file string, r io.Reader) (*Policy, error) {
 		return nil, fmt.Errorf("policy: %s: %w", file, err)
 	}
 	if len(data) > maxSize {
-		return nil, errorAt(file, 0, "larger than %d bytes", maxSize)
+		return nil, fmt.Errorf("policy: %s is larger than %d MiB", file, maxSize>>20)
 	}
 	var doc document
 	dec := toml.NewDecoder(bytes.NewReader(data))

@@ -138,7 +138,7 @@ func TestParseMultipleUnknownFields(t *testing.T) {
 func TestParseTooLarge(t *testing.T) {
 	src := strings.Repeat("#\n", maxSize/2) + "x"
 	_, err := Parse("p.toml", strings.NewReader(src))
-	want := "policy: p.toml: larger than 4194304 bytes"
+	want := "policy: p.toml is larger than 4 MiB"
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse(%d bytes) = %v, want %s", len(src), err, want)
 	}

@@ -137,13 +137,13 @@ func TestPlanArgvVerbs(t *testing.T) {
 }
 
 func TestPlanArgvHooksPath(t *testing.T) {
-	s := &Shim{Git: "/usr/bin/git"}
-	got := strings.Join(s.argv(ReceivePack, "/srv/git/a.git", "/var/lib/gitserver/hooks"), " ")
+	s := &Shim{Git: "/usr/bin/git", HooksPath: "/var/lib/gitserver/hooks"}
+	got := strings.Join(s.argv(ReceivePack, "/srv/git/a.git"), " ")
 	if want := "/usr/bin/git -c core.hooksPath=/var/lib/gitserver/hooks receive-pack /srv/git/a.git"; got != want {
 		t.Errorf("argv(receive-pack) = %q, want %q", got, want)
 	}
 	for _, verb := range []string{UploadPack, UploadArchive} {
-		if got := s.argv(verb, "/srv/git/a.git", "/var/lib/gitserver/hooks"); len(got) != 3 {
+		if got := s.argv(verb, "/srv/git/a.git"); len(got) != 3 {
 			t.Errorf("argv(%s) = %q: only receive-pack runs hooks", verb, got)
 		}
 	}
@@ -154,8 +154,8 @@ func TestRefusal(t *testing.T) {
 	if msg != MsgBadCommand {
 		t.Errorf("msg = %q, want %q", msg, MsgBadCommand)
 	}
-	if raw := args[len(args)-1].(hclog.Quote); len(raw) != 203 {
-		t.Errorf("raw_command not cut to 200 bytes: %d", len(raw))
+	if raw, ok := args[len(args)-1].(hclog.Quote); !ok || len(raw) != 203 {
+		t.Errorf("raw_command = %#v, want it quoted and cut to 200 bytes", args[len(args)-1])
 	}
 	msg, args = Refusal(Request{}, &Plan{Verb: UploadPack, Name: "a/b", Rule: "p.toml:3"}, errors.New("internal"))
 	if msg != MsgUnavailable {

@@ -15,6 +15,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
@@ -37,14 +39,14 @@ type Request struct {
 // w. config is the absolute path of the config file, for the forced
 // command. Unknown keys and other logins are no error.
 func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Request) error {
-	log := a.Log.Named("authorized-keys").With("login", r.Login)
+	log := a.Log.Named("authorized-keys").With("login", hclog.Quote(r.Login))
 	if r.Login != a.Cfg.SSHUser {
 		log.Debug("login name is not the ssh user; no keys", "ssh_user", a.Cfg.SSHUser)
 		return nil
 	}
 	key, err := sshkey.ParseKey(r.KeyType, r.Key)
 	if err != nil {
-		log.Info("offered key rejected", "type", r.KeyType, "error", err)
+		log.Info("offered key rejected", "type", hclog.Quote(r.KeyType), "error", err)
 		return nil
 	}
 	log = log.With("key", key.Fingerprint)
@@ -53,7 +55,9 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 		log.Error("cannot open driver", "error", err)
 		return ErrLogged
 	}
-	user, err := d.Authenticate(ctx, shim.Credentials{
+	// shim.Authenticate also refuses a username that is not valid: it
+	// ends up in the forced command.
+	user, err := shim.Authenticate(ctx, d, shim.Credentials{
 		LoginUser: r.Login, KeyType: key.Type, Key: key.Blob, Fingerprint: key.Fingerprint,
 	})
 	if errors.Is(err, shim.ErrUnknownKey) {
@@ -62,10 +66,6 @@ func Run(ctx context.Context, w io.Writer, a *setup.App, config string, r Reques
 	}
 	if err != nil {
 		log.Error("authenticate failed", "error", err)
-		return ErrLogged
-	}
-	if keys.ValidUsername(user) != nil {
-		log.Error("driver returned an invalid username", "user", user)
 		return ErrLogged
 	}
 	line, err := ForcedCommandLine(config, user, key)

@@ -21,7 +21,8 @@ import (
 // --config nor GITSERVER_CONFIG names one.
 const DefaultPath = "/etc/gitserver/config.toml"
 
-// maxSize bounds the config file: it is small, and a huge one is a mistake.
+// maxSize bounds the config file: it is small, and a huge one is a mistake,
+// refused whole (never cut). Whole MiB, for the error message.
 const maxSize = 1 << 20
 
 // Config is the decoded config file. The zero value is not useful: start
@@ -122,7 +123,7 @@ func Parse(file string, r io.Reader) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", file, err)
 	}
 	if len(data) > maxSize {
-		return nil, fmt.Errorf("config: %s: larger than %d bytes", file, maxSize)
+		return nil, fmt.Errorf("config: %s is larger than %d MiB", file, maxSize>>20)
 	}
 	c := Default()
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()

@@ -47,9 +47,13 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseTooLarge(t *testing.T) {
-	_, err := Parse("c.toml", strings.NewReader(strings.Repeat("#", maxSize+1)))
-	if err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("Parse(huge) = %v", err)
+	_, err := Parse("/etc/gitserver/config.toml", strings.NewReader(strings.Repeat("#", maxSize+1)))
+	want := "config: /etc/gitserver/config.toml is larger than 1 MiB"
+	if err == nil || err.Error() != want {
+		t.Errorf("Parse(%d bytes) = %v, want %s", maxSize+1, err, want)
+	}
+	if _, err := Parse("c.toml", strings.NewReader(strings.Repeat("#", maxSize))); err != nil {
+		t.Errorf("Parse(%d bytes) = %v, want success", maxSize, err)
 	}
 }
 

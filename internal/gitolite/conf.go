@@ -16,6 +16,8 @@ package gitolite
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -23,8 +25,12 @@ import (
 	"sync"
 )
 
-// maxConf bounds the gitolite.conf Translate reads.
-const maxConf = 4 << 20
+// Bounds on the gitolite.conf Translate reads, in whole MiB and KiB for
+// the error messages. A larger file or line is an error, never cut.
+const (
+	maxConf     = 4 << 20
+	maxConfLine = 64 << 10
+)
 
 // Warning is a line Translate could not translate faithfully.
 type Warning struct {
@@ -59,11 +65,20 @@ var (
 
 // parse reads gitolite.conf.
 func parse(r io.Reader) (*conf, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConf+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConf {
+		return nil, fmt.Errorf("input is larger than %d MiB", maxConf>>20)
+	}
 	c := &conf{groups: map[string][]string{}}
-	sc := bufio.NewScanner(io.LimitReader(r, maxConf))
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), maxConfLine)
 	var repos []string
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -88,6 +103,9 @@ func parse(r io.Reader) (*conf, error) {
 		default:
 			c.warn(n, "not understood; skipped: %s", line)
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return nil, fmt.Errorf("line %d is longer than %d KiB", n+1, maxConfLine>>10)
 	}
 	return c, sc.Err()
 }

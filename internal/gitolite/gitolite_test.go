@@ -143,3 +143,23 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+// TestTranslateTooLarge: a conf or a line over the limit is an error
+// naming the limit, never a policy translated from what fit.
+func TestTranslateTooLarge(t *testing.T) {
+	rules := "repo a\n    RW+ = alice\n"
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"file", rules + strings.Repeat("#\n", maxConf/2), "gitolite: input is larger than 4 MiB"},
+		{"line", rules + "# " + strings.Repeat("x", maxConfLine) + "\nrepo b\n", "gitolite: line 3 is longer than 64 KiB"},
+	} {
+		if res, err := Translate(strings.NewReader(tt.in)); err == nil || err.Error() != tt.want {
+			t.Errorf("Translate(%s too large) = %v, %v; want error %s", tt.name, res, err, tt.want)
+		}
+	}
+	fits := rules + strings.Repeat("#\n", (maxConf-len(rules))/2)
+	if _, err := Translate(strings.NewReader(fits)); err != nil {
+		t.Errorf("Translate(%d bytes) = %v, want success", len(fits), err)
+	}
+}

@@ -150,29 +150,29 @@ func newGeneration(s *Setup, log hclog.Logger) (*generation, error) {
 // called for keys merely offered as well as for the key that signs, so it
 // writes nothing but its result (CVE-2024-45337): the identity travels in
 // the returned Permissions, which x/crypto keeps only for the key that
-// signed.
+// signed. A refusal is an *authError, for the log line fail2ban reads.
 func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
 	return func(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		fp := ssh.FingerprintSHA256(key)
 		if conn.User() != sshUser {
-			log.Debug("login name refused", "login", truncate(conn.User(), 64), "client", conn.RemoteAddr().String())
-			return nil, errors.New("wrong login name")
+			return nil, &authError{fp, reasonLoginName, nil}
 		}
 		k, err := sshkey.ParseKey(key.Type(), base64.StdEncoding.EncodeToString(key.Marshal()))
 		if err != nil {
-			log.Debug("key refused", "error", err, "client", conn.RemoteAddr().String())
-			return nil, err
+			log.Debug("key refused", "key", fp, "error", err, "client", conn.RemoteAddr().String())
+			return nil, &authError{fp, reasonKey, err}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
 		defer cancel()
-		user, err := d.Authenticate(ctx, shim.Credentials{LoginUser: conn.User(), KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
-		if err != nil {
-			if !errors.Is(err, shim.ErrUnknownKey) {
-				log.Warn("driver cannot authenticate", "key", k.Fingerprint, "error", err)
-			}
-			return nil, err
+		// shim.Authenticate also refuses a username that is not valid,
+		// as authorized-keys does behind sshd.
+		user, err := shim.Authenticate(ctx, d, shim.Credentials{LoginUser: conn.User(), KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
+		if errors.Is(err, shim.ErrUnknownKey) {
+			return nil, &authError{k.Fingerprint, reasonUnknownKey, nil}
 		}
-		if user == "" {
-			return nil, errors.New("driver returned an empty user")
+		if err != nil {
+			log.Warn("driver cannot authenticate", "key", k.Fingerprint, "error", err)
+			return nil, &authError{k.Fingerprint, reasonServer, err}
 		}
 		return &ssh.Permissions{Extensions: map[string]string{
 			ExtUser: user, ExtKey: k.Fingerprint, ExtKeyType: k.Type, ExtKeyData: base64.StdEncoding.EncodeToString(k.Blob),

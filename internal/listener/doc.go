@@ -20,7 +20,17 @@
 //
 // Keys are validated by sshkey.ParseKey (no DSA, no RSA under 2048 bits, no
 // certificates) before the driver sees them, and the login name must be
-// the configured ssh user.
+// the configured ssh user. The driver's answer goes through
+// shim.Authenticate, which refuses an invalid username as authorized-keys
+// does behind sshd.
+//
+// Every failed authentication writes one info line in a fixed format,
+// "authentication failed: client=... login=... method=... key=...
+// reason=...", for fail2ban (see authlog.go, contrib/fail2ban). x/crypto
+// reports a signature that does not verify by ending the handshake, not
+// through AuthLogCallback, so each connection's authLog remembers what
+// the PublicKeyCallback last answered: for that log line only, never for
+// the identity.
 //
 // Algorithms are fixed to a modern set (see Algorithms): curve25519 and
 // ML-KEM hybrid key exchange, AEAD or ETM ciphers and MACs, no SHA-1

@@ -185,7 +185,11 @@ func (s *Server) handshake(raw net.Conn) (*ssh.ServerConn, <-chan ssh.NewChannel
 		return nil, nil, nil, nil
 	}
 	_ = raw.SetDeadline(start.Add(lim.LoginGraceTime))
-	sc, chans, reqs, err := ssh.NewServerConn(raw, g.ssh)
+	auth := &authLog{log: s.log}
+	sc, chans, reqs, err := ssh.NewServerConn(raw, auth.config(g.ssh))
+	if err != nil {
+		auth.handshakeFailed(err)
+	}
 	if err == nil {
 		err = c.identify(sc)
 	}
@@ -236,7 +240,7 @@ func (c *conn) serveChannels(chans <-chan ssh.NewChannel) {
 	for nc := range chans {
 		switch {
 		case nc.ChannelType() != "session":
-			c.log.Info("channel refused", "type", truncate(nc.ChannelType(), 64))
+			c.log.Info("channel refused", "type", hclog.Quote(truncate(nc.ChannelType(), 64)))
 			_ = nc.Reject(ssh.Prohibited, "only session channels are allowed")
 			continue
 		case c.srv.isDraining():

@@ -55,6 +55,13 @@ func testLimits() Limits {
 // startServer serves d on a loopback port and returns its address.
 func startServer(t *testing.T, d shim.Driver, lim Limits) (string, *Server) {
 	t.Helper()
+	addr, s, _ := startServerLog(t, d, lim)
+	return addr, s
+}
+
+// startServerLog is startServer that also returns the server's log.
+func startServerLog(t *testing.T, d shim.Driver, lim Limits) (string, *Server, *logBuffer) {
+	t.Helper()
 	hks, err := LoadHostKeys([]string{filepath.Join(t.TempDir(), "hostkey")})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func startServer(t *testing.T, d shim.Driver, lim Limits) (string, *Server) {
 			t.Logf("server log:\n%s", logBuf.String())
 		}
 	})
-	return l.Addr().String(), s
+	return l.Addr().String(), s, logBuf
 }
 
 func dial(t *testing.T, addr, user string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
@@ -387,14 +394,43 @@ func TestKeepaliveIsNotActivity(t *testing.T) {
 
 // logBuffer is a log output safe to read while the server writes.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed (and replaced) at every Write
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written != nil {
+		close(l.written)
+		l.written = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitFor returns the log once it holds n lines containing s. It fails
+// the test when that takes more than 10s: the server is stuck.
+func (l *logBuffer) waitFor(t *testing.T, s string, n int) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		log := l.b.String()
+		if l.written == nil {
+			l.written = make(chan struct{})
+		}
+		written := l.written
+		l.mu.Unlock()
+		if strings.Count(log, s) >= n {
+			return log
+		}
+		select {
+		case <-written:
+		case <-timeout:
+			t.Fatalf("after 10s the log has %d lines with %q, want %d:\n%s", strings.Count(log, s), s, n, log)
+		}
+	}
 }
 
 func (l *logBuffer) String() string {

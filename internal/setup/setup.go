@@ -112,6 +112,7 @@ func Syslog(cfg *config.Config) bool { return cfg.Log.File == "syslog" }
 
 // OpenLog opens the operator's log: a file (created for the ssh user), or
 // syslog. When neither can be had it logs nowhere rather than to stderr.
+// Every record is one line (SingleLine), whatever a client sent.
 // The file is opened at the first line written: sshd starts gitserver
 // three times per login, and most runs of authorized-keys log nothing.
 func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
@@ -135,7 +136,7 @@ func OpenLog(cfg *config.Config) (hclog.Logger, func()) {
 		// database (~50 µs) in the processes sshd starts at every login.
 		TimeFn: func() time.Time { return time.Now().UTC() },
 	})
-	return log, func() { out.Close() }
+	return SingleLine(log), func() { out.Close() }
 }
 
 // logFile is the log file, opened for appending at the first Write; a

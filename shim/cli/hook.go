@@ -37,7 +37,8 @@ func (c *HookCmd) Run(cli *CLI, e *env) error {
 		return exitError(1)
 	}
 	defer a.Close()
-	log := a.Log.Named("hook").With("hook", c.Name, "user", e.getenv("GITSERVER_USER"), "repo", e.getenv("GITSERVER_REPO"), "key", e.getenv("GITSERVER_KEY"))
+	log := a.Log.Named("hook").With("hook", c.Name, "user", hclog.Quote(e.getenv("GITSERVER_USER")),
+		"repo", hclog.Quote(e.getenv("GITSERVER_REPO")), "key", hclog.Quote(e.getenv("GITSERVER_KEY")))
 	stdin, err := io.ReadAll(io.LimitReader(e.stdin, maxHookInput+1))
 	if err != nil || len(stdin) > maxHookInput {
 		log.Error("hook input unreadable or too large", "error", err, "bytes", len(stdin))
@@ -92,13 +93,13 @@ func checkPush(a *app, e *env, log hclog.Logger, stdin []byte) int {
 	refused := 0
 	for _, u := range updates {
 		if u.Op, err = classify(git, u); err != nil {
-			return fail("cannot classify ref update", "ref", u.Ref, "error", err)
+			return fail("cannot classify ref update", "ref", hclog.Quote(u.Ref), "error", err)
 		}
 		dec, err := ra.AuthorizeRef(e.ctx, model, repo, u)
 		if err != nil {
-			return fail("authorize ref", "ref", u.Ref, "error", err)
+			return fail("authorize ref", "ref", hclog.Quote(u.Ref), "error", err)
 		}
-		log.Info("ref update", "ref", u.Ref, "op", opName(u.Op), "decision", verdict(dec.Allow), "rule", dec.Rule)
+		log.Info("ref update", "ref", hclog.Quote(u.Ref), "op", opName(u.Op), "decision", verdict(dec.Allow), "rule", dec.Rule)
 		if !dec.Allow {
 			refused++
 			fmt.Fprintf(e.stderr, "gitserver: %s: %s refused (%s)\n", u.Ref, opName(u.Op), needs(u.Op))

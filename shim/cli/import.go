@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,7 @@ type ImportGitoliteCmd struct {
 	Force  bool   `help:"With --apply, overwrite an existing policy file."`
 }
 
-// maxKeyFile bounds one keydir file.
+// maxKeyFile bounds one keydir file, in whole MiB (for the message).
 const maxKeyFile = 1 << 20
 
 // Run translates, reports every line it could not translate, and prints
@@ -64,7 +65,7 @@ func (c *ImportGitoliteCmd) translate(e *env) (*gitolite.Result, error) {
 	defer f.Close()
 	res, err := gitolite.Translate(f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", c.Conf, err)
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "gitserver: %s:%d: %s\n", c.Conf, w.Line, w.Msg)
@@ -89,7 +90,12 @@ func (c *ImportGitoliteCmd) readKeydir(e *env) (recs []keys.Record, bad int) {
 			return nil
 		}
 		rel, _ := filepath.Rel(c.Keydir, p)
-		ks, errs := readKeyFile(p)
+		ks, errs, err := readKeyFile(p)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "gitserver: %v; skipped\n", err)
+			bad++
+			return nil
+		}
 		for _, le := range errs {
 			fmt.Fprintf(e.stderr, "gitserver: %s:%v\n", p, le)
 			bad++
@@ -106,14 +112,23 @@ func (c *ImportGitoliteCmd) readKeydir(e *env) (recs []keys.Record, bad int) {
 	return recs, bad
 }
 
-// readKeyFile parses the key lines of one file.
-func readKeyFile(path string) ([]keys.Key, []*sshkey.LineError) {
+// readKeyFile parses the key lines of one file. A file larger than
+// maxKeyFile is refused whole, never cut.
+func readKeyFile(path string) ([]keys.Key, []*sshkey.LineError, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, []*sshkey.LineError{{Line: 0, Err: err}}
+		return nil, nil, err
 	}
 	defer f.Close()
-	return sshkey.ParseLines(io.LimitReader(f, maxKeyFile))
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, nil, fmt.Errorf("%s is larger than %d MiB", path, maxKeyFile>>20)
+	}
+	ks, errs := sshkey.ParseLines(bytes.NewReader(data))
+	return ks, errs, nil
 }
 
 // apply writes the policy (never over an existing file without --force)

@@ -123,7 +123,7 @@ func TestPushRefRules(t *testing.T) {
 		t.Fatalf("main moved to %s although the push was refused", got)
 	}
 	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
-	if !strings.Contains(string(log), "ref=refs/heads/main op=\"non-fast-forward update\" decision=deny") {
+	if !strings.Contains(string(log), `ref="refs/heads/main" op="non-fast-forward update" decision=deny`) {
 		t.Errorf("log lacks the ref decision:\n%s", log)
 	}
 }
