@@ -137,13 +137,13 @@ func TestPlanArgvVerbs(t *testing.T) {
 }
 
 func TestPlanArgvHooksPath(t *testing.T) {
-	s := &Shim{Git: "/usr/bin/git", HooksPath: "/var/lib/gitserver/hooks"}
-	got := strings.Join(s.argv(ReceivePack, "/srv/git/a.git"), " ")
+	s := &Shim{Git: "/usr/bin/git"}
+	got := strings.Join(s.argv(ReceivePack, "/srv/git/a.git", "/var/lib/gitserver/hooks"), " ")
 	if want := "/usr/bin/git -c core.hooksPath=/var/lib/gitserver/hooks receive-pack /srv/git/a.git"; got != want {
 		t.Errorf("argv(receive-pack) = %q, want %q", got, want)
 	}
 	for _, verb := range []string{UploadPack, UploadArchive} {
-		if got := s.argv(verb, "/srv/git/a.git"); len(got) != 3 {
+		if got := s.argv(verb, "/srv/git/a.git", "/var/lib/gitserver/hooks"); len(got) != 3 {
 			t.Errorf("argv(%s) = %q: only receive-pack runs hooks", verb, got)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // fail2banFilter is the filter contrib ships for 'gitserver serve'.
-const fail2banFilter = "../../../contrib/fail2ban/filter.d/gitserver.conf"
+const fail2banFilter = "../../contrib/fail2ban/filter.d/gitserver.conf"
 
 // needFail2banRegex returns fail2ban-regex's path. Without it the test
 // skips, or fails when CI is set (CI installs fail2ban).
