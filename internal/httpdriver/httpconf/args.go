@@ -68,7 +68,7 @@ func checkBuild(id string) error {
 	case id == "":
 		return fmt.Errorf("--build-id is missing: %s is run by gitserver, not by hand", HelperName)
 	case id != own.BuildID():
-		return fmt.Errorf("%w (gitserver's build id %s, this helper's %s, %s); install both from one build: CGO_ENABLED=0 go install ./cmd/...", ErrOtherBuild, id, own.BuildID(), own)
+		return fmt.Errorf("%w (gitserver's build id %s, this helper's %s, %s); install both from one build: CGO_ENABLED=0 go install -trimpath ./cmd/gitserver ./cmd/gitserver-http-driver", ErrOtherBuild, id, own.BuildID(), own)
 	}
 	return nil
 }
