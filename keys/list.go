@@ -45,6 +45,39 @@ func (s *Store) List(user string, fn func(Record) error) error {
 	}
 }
 
+// HasUser reports whether user has at least one key; false, nil when
+// there is no store. It seeks once in the users bucket, in one read
+// transaction, so it costs about what Lookup costs, however many keys the
+// user or the store holds (see BenchmarkHasUser). The key it finds must be
+// in the keys bucket under that user, as for List: a store whose buckets
+// disagree is reported as damaged, never taken as an answer.
+func (s *Store) HasUser(user string) (bool, error) {
+	if err := ValidUsername(user); err != nil {
+		return false, err
+	}
+	found := false
+	err := s.view(func(tx *bolt.Tx) error {
+		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
+		if kb == nil || ub == nil {
+			return nil
+		}
+		prefix := userKey(user, "")
+		k, _ := ub.Cursor().Seek(prefix)
+		if !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		if _, err := recordOf(kb, k); err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	if errors.Is(err, ErrNoStore) {
+		return false, nil
+	}
+	return found, err
+}
+
 // listPage reads up to listPageSize records whose users key has prefix and
 // is at least from. next is where the following page starts, nil at the end.
 func (s *Store) listPage(prefix, from []byte) (page []Record, next []byte, err error) {
