@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/gitserver/gitserver/keys"
@@ -149,30 +147,6 @@ func (d *Driver) creator(name, user string) string {
 	}
 	c, _ := ReadCreator(dir)
 	return c
-}
-
-// CreatorKey is the git config key in a repository that names the user
-// who created it by pushing. gitserver sets it; clients cannot.
-const CreatorKey = "gitserver.creator"
-
-// ReadCreator returns the creator recorded in the repository at dir, or
-// "" when there is none.
-func ReadCreator(dir string) (string, error) {
-	git, err := shim.LookGit()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), "--get", CreatorKey)
-	cmd.Env = []string{"PATH=" + shim.SafePath, "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"}
-	out, err := cmd.Output()
-	if err != nil {
-		return "", nil // not set
-	}
-	c := strings.TrimSpace(string(out))
-	if keys.ValidUsername(c) != nil {
-		return "", fmt.Errorf("filedriver: %s: invalid %s %q", dir, CreatorKey, c)
-	}
-	return c, nil
 }
 
 // Wanted is the access level a git command needs.
