@@ -65,20 +65,31 @@ func (d *Driver) Authenticate(_ context.Context, c shim.Credentials) (string, er
 	return rec.User, nil
 }
 
-// errStop ends a List early.
-var errStop = errors.New("stop")
+// CheckKey reports whether the key with fingerprint fp belongs to the
+// user name now (shim.KeyChecker): shim.ErrUnknownKey, wrapped in the
+// reason for the operator's log, if it is no longer in the store or
+// belongs to another user; another error if the store cannot be read.
+func (d *Driver) CheckKey(_ context.Context, name, fp string) error {
+	rec, err := d.store.Lookup(fp)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fmt.Errorf("filedriver: key %s is no longer in the key store: %w", fp, shim.ErrUnknownKey)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.User != name {
+		return fmt.Errorf("filedriver: key %s now belongs to another user: %w", fp, shim.ErrUnknownKey)
+	}
+	return nil
+}
 
 // GetUserModel knows a user while they have at least one key.
 func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, error) {
-	if err := keys.ValidUsername(name); err != nil {
+	ok, err := d.store.HasUser(name)
+	if err != nil {
 		return nil, err
 	}
-	found := false
-	err := d.store.List(name, func(keys.Record) error { found = true; return errStop })
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, err
-	}
-	if !found {
+	if !ok {
 		return nil, shim.ErrUnknownUser
 	}
 	return user{name}, nil
@@ -106,6 +117,7 @@ func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path strin
 }
 
 var (
+	_ shim.KeyChecker       = (*Driver)(nil)
 	_ shim.RefAuthorizer    = (*Driver)(nil)
 	_ shim.CreateAuthorizer = (*Driver)(nil)
 )
