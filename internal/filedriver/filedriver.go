@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
@@ -24,16 +23,23 @@ func init() {
 	})
 }
 
-// Driver is the file driver. The policy is read at the first Authorize,
-// so authorized-keys, which never authorizes, does not pay for it.
+// Driver is the file driver. It keeps nothing between requests that
+// could let one outlive a change: each decision asks the key store and
+// the policy file as they are now.
+//
+// The policy is read at the first decision, so authorized-keys, which
+// never authorizes, does not pay for it, and read again whenever a stat
+// of the file finds it changed (size, mtime, ctime, inode or device). A
+// policy that no longer parses fails closed: every decision returns its
+// error, with the file and line, for the operator's log, until the file
+// parses again. The driver never goes on deciding with the version
+// before the edit, which may grant what the edit revoked.
+//
+// A Driver is safe for concurrent use.
 type Driver struct {
 	store  *keys.Store
 	repos  string
-	policy string
-
-	once sync.Once
-	pol  *policy.Policy
-	err  error
+	policy *policyFile
 }
 
 var _ shim.Driver = (*Driver)(nil)
@@ -43,7 +49,7 @@ func New(cfg shim.DriverConfig) *Driver {
 	return &Driver{
 		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{}),
 		repos:  cfg.Repos,
-		policy: cfg.Policy,
+		policy: &policyFile{path: cfg.Policy},
 	}
 }
 
@@ -133,7 +139,7 @@ func (d *Driver) decide(m shim.UserModel, path, ref string, want policy.Access) 
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	pol, err := d.loadPolicy()
+	pol, err := d.policy.get()
 	if err != nil {
 		return shim.Decision{}, err
 	}
@@ -179,11 +185,6 @@ func (d *Driver) RepoPath(_ context.Context, path string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(d.repos, shim.DirName(name)), nil
-}
-
-func (d *Driver) loadPolicy() (*policy.Policy, error) {
-	d.once.Do(func() { d.pol, d.err = LoadPolicy(d.policy) })
-	return d.pol, d.err
 }
 
 // LoadPolicy reads and parses the policy file at path.

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -73,7 +76,19 @@ func (f *fixture) writePolicy(pol string) {
 	}
 }
 
+// allowed asks the driver whether user may fetch repo.
+func (f *fixture) allowed(user, repo string) (bool, error) {
+	f.t.Helper()
+	dec, err := f.drv.Authorize(context.Background(), userModel(user), shim.UploadPack, repo)
+	return dec.Allow, err
+}
+
 func userModel(name string) shim.UserModel { return user{name} }
+
+// readPolicy grants read access to team/app to the users, a TOML list.
+func readPolicy(users string) string {
+	return fmt.Sprintf("[[rule]]\nrepos = [\"team/app\"]\nusers = %s\naccess = \"read\"\n", users)
+}
 
 func TestCheckKey(t *testing.T) {
 	f := newFixture(t, "")
@@ -150,5 +165,194 @@ func TestGetUserModel(t *testing.T) {
 	}
 	if _, err := f.drv.GetUserModel(ctx, "-alice"); err == nil || errors.Is(err, shim.ErrUnknownUser) {
 		t.Errorf("GetUserModel(-alice) = %v, want an invalid-username error", err)
+	}
+}
+
+// TestPolicyChanges rewrites the policy file between decisions of one
+// Driver, in the ways an operator or a tool does, and checks that the
+// very next decision uses the new file.
+func TestPolicyChanges(t *testing.T) {
+	past := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		window time.Duration // racyWindow
+	}{
+		{"stat only", 0},
+		{"racy", racyWindow},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(w time.Duration) { racyWindow = w }(racyWindow)
+			racyWindow = tt.window
+			f := newFixture(t, readPolicy(`["alice"]`))
+			steps := []struct {
+				what  string
+				edit  func()
+				alice bool // whether alice may read team/app
+				err   bool
+			}{
+				{"the first version", func() {}, true, false},
+				{"unchanged", func() {}, true, false},
+				{"a longer rewrite", func() { f.writePolicy(readPolicy(`["bob", "carol"]`)) }, false, false},
+				{"a rewrite of the same size, another mtime", func() {
+					f.writePolicy(readPolicy(`["bob", "alice"]`))
+					f.chtimes(past)
+				}, true, false},
+				{"another one", func() {
+					f.writePolicy(readPolicy(`["bob", "carol"]`))
+					f.chtimes(past.Add(time.Second))
+				}, false, false},
+				{"a file of the same size and mtime renamed over it", func() {
+					f.renamePolicy(readPolicy(`["bob", "alice"]`), past.Add(time.Second))
+				}, true, false},
+				{"a policy that does not parse", func() { f.writePolicy(readPolicy(`"alice"`)) }, false, true},
+				{"still the same", func() {}, false, true},
+				{"fixed", func() { f.writePolicy(readPolicy(`["alice", "bob"]`)) }, true, false},
+				{"removed", func() { os.Remove(f.policy) }, false, true},
+				{"a directory in its place", func() { os.Mkdir(f.policy, 0o755) }, false, true},
+				{"back", func() {
+					os.Remove(f.policy)
+					f.writePolicy(readPolicy(`["alice"]`))
+				}, true, false},
+			}
+			for _, step := range steps {
+				step.edit()
+				ok, err := f.allowed("alice", "team/app")
+				if ok != step.alice || (err != nil) != step.err {
+					t.Errorf("after %s: alice allowed %v, %v; want %v, error %v", step.what, ok, err, step.alice, step.err)
+				}
+				if _, err := f.drv.Policy(); (err != nil) != step.err {
+					t.Errorf("after %s: Policy() = %v, want error %v", step.what, err, step.err)
+				}
+				if msg := fmt.Sprint(err); step.err && strings.Contains(msg, "parse") &&
+					(strings.Count(msg, "denied") != 1 || !strings.Contains(msg, f.policy+":3:")) {
+					t.Errorf("after %s: error %q, want it to say once that it denies, and the line", step.what, msg)
+				}
+			}
+		})
+	}
+}
+
+// TestPolicySameStat rewrites the policy in place with the same size and
+// puts the mtime back, as cp -p or rsync -t do: only the ctime, or within
+// racyWindow the bytes, tell the versions apart.
+func TestPolicySameStat(t *testing.T) {
+	f := newFixture(t, readPolicy(`["alice"]`))
+	fi, err := os.Stat(f.policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.allowed("alice", "team/app"); !ok || err != nil {
+		t.Fatalf("alice allowed %v, %v; want true", ok, err)
+	}
+	f.writePolicy(readPolicy(`["carol"]`))
+	f.chtimes(fi.ModTime())
+	if ok, err := f.allowed("alice", "team/app"); ok || err != nil {
+		t.Errorf("after a same-size rewrite with the old mtime: alice allowed %v, %v; want false", ok, err)
+	}
+}
+
+// TestPolicyParsedOnce checks that an unchanged file is not parsed again,
+// with or without the racy re-read.
+func TestPolicyParsedOnce(t *testing.T) {
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	for _, w := range []time.Duration{0, racyWindow} {
+		racyWindow = w
+		f := newFixture(t, readPolicy(`["alice"]`))
+		p1, err1 := f.drv.Policy()
+		f.allowed("alice", "team/app")
+		p2, err2 := f.drv.Policy()
+		if err1 != nil || err2 != nil || p1 != p2 {
+			t.Errorf("racyWindow %v: Policy() = %p, %v, then %p, %v; want the same policy twice", w, p1, err1, p2, err2)
+		}
+	}
+}
+
+// TestPolicyConcurrent decides from many goroutines while the file is
+// replaced; run with -race. Every decision must come from one of the
+// versions, and the one after the last replacement from the last.
+func TestPolicyConcurrent(t *testing.T) {
+	f := newFixture(t, readPolicy(`["alice"]`))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if _, err := f.drv.Authorize(context.Background(), userModel("alice"), shim.UploadPack, "team/app"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		users := `["alice"]`
+		if i%2 == 0 {
+			users = `["bob"]`
+		}
+		f.renamePolicy(readPolicy(users), time.Unix(int64(i), 0))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Authorize during replacements = %v", err)
+	}
+	if ok, err := f.allowed("alice", "team/app"); !ok || err != nil {
+		t.Errorf("after the last replacement: alice allowed %v, %v; want true", ok, err)
+	}
+}
+
+func (f *fixture) chtimes(mtime time.Time) {
+	f.t.Helper()
+	if err := os.Chtimes(f.policy, mtime, mtime); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// renamePolicy replaces the policy file by a new one with the given
+// content and mtime, as an editor that writes a copy does.
+func (f *fixture) renamePolicy(pol string, mtime time.Time) {
+	f.t.Helper()
+	tmp := f.policy + ".new"
+	if err := os.WriteFile(tmp, []byte(pol), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, f.policy); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestCreator checks {creator} against a repository whose creator real
+// git recorded, as setup.CreateOnPush does.
+func TestCreator(t *testing.T) {
+	f := newFixture(t, "[[rule]]\nrepos = [\"**\"]\nusers = [\"{creator}\"]\naccess = \"write\"\n")
+	git, err := shim.LookGit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(f.repos, "team/app.git")
+	for _, args := range [][]string{
+		{"init", "--bare", "--quiet", dir},
+		{"config", "--file", filepath.Join(dir, "config"), CreatorKey, "alice"},
+	} {
+		cmd := exec.Command(git, args...)
+		cmd.Env = []string{"PATH=" + shim.SafePath, "GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, tt := range []struct {
+		user, repo string
+		want       bool
+	}{
+		{"alice", "team/app", true},
+		{"bob", "team/app", false},
+		{"bob", "team/new", true}, // would be its creator
+	} {
+		if ok, err := f.allowed(tt.user, tt.repo); ok != tt.want || err != nil {
+			t.Errorf("%s on %s: allowed %v, %v; want %v", tt.user, tt.repo, ok, err, tt.want)
+		}
 	}
 }
