@@ -376,36 +376,3 @@ func TestHasUser(t *testing.T) {
 		}
 	}
 }
-
-// TestHasUserDamaged checks that HasUser does not take a users entry for
-// a key the keys bucket does not hold, or holds for another user, as an
-// answer.
-func TestHasUserDamaged(t *testing.T) {
-	s := newStore(t)
-	mustAdd(t, s, rec("alice", 1))
-	db, err := bolt.Open(s.Path(), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		ub := tx.Bucket(bucketUsers)
-		if err := ub.Put(userKey("carol", testKey(2).Fingerprint), nil); err != nil {
-			return err
-		}
-		return ub.Put(userKey("mallory", testKey(1).Fingerprint), nil)
-	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, user := range []string{"carol", "mallory"} {
-		if ok, err := s.HasUser(user); ok || err == nil {
-			t.Errorf("HasUser(%q) with a dangling users entry = %v, %v; want a damage error", user, ok, err)
-		}
-	}
-	if ok, err := s.HasUser("alice"); !ok || err != nil {
-		t.Errorf("HasUser(alice) = %v, %v; want true, nil", ok, err)
-	}
-}
