@@ -45,6 +45,34 @@ func (s *Store) List(user string, fn func(Record) error) error {
 	}
 }
 
+// HasUser reports whether user has at least one key; false, nil when
+// there is no store. It seeks once in the users bucket, in one read
+// transaction, so it costs about what Lookup costs, however many keys the
+// user or the store holds (see BenchmarkHasUser).
+//
+// It reads only the users bucket, which every write changes together with
+// keys, and does not read the record: in a store damaged by hand, it may
+// know a user whose record is gone or says otherwise. Whether a key
+// belongs to a user is Lookup's to say, from the record.
+func (s *Store) HasUser(user string) (bool, error) {
+	if err := ValidUsername(user); err != nil {
+		return false, err
+	}
+	found := false
+	err := s.view(func(tx *bolt.Tx) error {
+		if ub := tx.Bucket(bucketUsers); ub != nil {
+			prefix := userKey(user, "")
+			k, _ := ub.Cursor().Seek(prefix)
+			found = bytes.HasPrefix(k, prefix)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNoStore) {
+		return false, nil
+	}
+	return found, err
+}
+
 // listPage reads up to listPageSize records whose users key has prefix and
 // is at least from. next is where the following page starts, nil at the end.
 func (s *Store) listPage(prefix, from []byte) (page []Record, next []byte, err error) {

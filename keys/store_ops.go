@@ -15,8 +15,9 @@ import (
 //	users: user + "\x00" + fingerprint → empty
 //
 // Lookup is one Get in keys. users serves List and RemoveUser by a prefix
-// scan, without reading every key. '\x00' sorts before every byte allowed
-// in a username, so users is ordered by user, then fingerprint.
+// scan, without reading every key, and HasUser by one Seek to the prefix.
+// '\x00' sorts before every byte allowed in a username, so users is
+// ordered by user, then fingerprint, and a user's keys are contiguous.
 //
 // A Get walks the B+tree from the root: O(log n) page reads. With 4 KiB
 // pages a branch page holds about a hundred fingerprints, so the tree is 3

@@ -344,3 +344,35 @@ func TestRemoveOwn(t *testing.T) {
 		t.Errorf("alice's last key is gone: %v", err)
 	}
 }
+
+func TestHasUser(t *testing.T) {
+	s := newStore(t)
+	if ok, err := s.HasUser("alice"); ok || err != nil {
+		t.Errorf("HasUser(alice) on no store = %v, %v; want false, nil", ok, err)
+	}
+	mustAdd(t, s, rec("alice", 1), rec("alice", 2), rec("alice.b", 3), rec("bob", 4))
+	if _, err := s.Remove(testKey(4).Fingerprint); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		user string
+		want bool
+	}{
+		{"alice", true},
+		{"alice.b", true},
+		{"al", false},     // a prefix of alice
+		{"alice.", false}, // a prefix of alice.b
+		{"alicf", false},
+		{"bob", false}, // removed his only key
+		{"carol", false},
+	} {
+		if ok, err := s.HasUser(tt.user); ok != tt.want || err != nil {
+			t.Errorf("HasUser(%q) = %v, %v; want %v, nil", tt.user, ok, err, tt.want)
+		}
+	}
+	for _, user := range []string{"", "-alice", "al ice", "alice\x00"} {
+		if ok, err := s.HasUser(user); ok || err == nil {
+			t.Errorf("HasUser(%q) = %v, %v; want an invalid-username error", user, ok, err)
+		}
+	}
+}

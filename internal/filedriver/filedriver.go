@@ -10,10 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
@@ -26,16 +23,23 @@ func init() {
 	})
 }
 
-// Driver is the file driver. The policy is read at the first Authorize,
-// so authorized-keys, which never authorizes, does not pay for it.
+// Driver is the file driver. It keeps nothing between requests that
+// could let one outlive a change: each decision asks the key store and
+// the policy file as they are now.
+//
+// The policy is read at the first decision, so authorized-keys, which
+// never authorizes, does not pay for it, and read again whenever a stat
+// of the file finds it changed (size, mtime, ctime, inode or device). A
+// policy that no longer parses fails closed: every decision returns its
+// error, with the file and line, for the operator's log, until the file
+// parses again. The driver never goes on deciding with the version
+// before the edit, which may grant what the edit revoked.
+//
+// A Driver is safe for concurrent use.
 type Driver struct {
 	store  *keys.Store
 	repos  string
-	policy string
-
-	once sync.Once
-	pol  *policy.Policy
-	err  error
+	policy *policyFile
 }
 
 var _ shim.Driver = (*Driver)(nil)
@@ -45,7 +49,7 @@ func New(cfg shim.DriverConfig) *Driver {
 	return &Driver{
 		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{}),
 		repos:  cfg.Repos,
-		policy: cfg.Policy,
+		policy: &policyFile{path: cfg.Policy},
 	}
 }
 
@@ -67,20 +71,31 @@ func (d *Driver) Authenticate(_ context.Context, c shim.Credentials) (string, er
 	return rec.User, nil
 }
 
-// errStop ends a List early.
-var errStop = errors.New("stop")
+// CheckKey reports whether the key with fingerprint fp belongs to the
+// user name now (shim.KeyChecker): shim.ErrUnknownKey, wrapped in the
+// reason for the operator's log, if it is no longer in the store or
+// belongs to another user; another error if the store cannot be read.
+func (d *Driver) CheckKey(_ context.Context, name, fp string) error {
+	rec, err := d.store.Lookup(fp)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fmt.Errorf("filedriver: key %s is no longer in the key store: %w", fp, shim.ErrUnknownKey)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.User != name {
+		return fmt.Errorf("filedriver: key %s now belongs to another user: %w", fp, shim.ErrUnknownKey)
+	}
+	return nil
+}
 
 // GetUserModel knows a user while they have at least one key.
 func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, error) {
-	if err := keys.ValidUsername(name); err != nil {
+	ok, err := d.store.HasUser(name)
+	if err != nil {
 		return nil, err
 	}
-	found := false
-	err := d.store.List(name, func(keys.Record) error { found = true; return errStop })
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, err
-	}
-	if !found {
+	if !ok {
 		return nil, shim.ErrUnknownUser
 	}
 	return user{name}, nil
@@ -108,6 +123,7 @@ func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path strin
 }
 
 var (
+	_ shim.KeyChecker       = (*Driver)(nil)
 	_ shim.RefAuthorizer    = (*Driver)(nil)
 	_ shim.CreateAuthorizer = (*Driver)(nil)
 )
@@ -123,7 +139,7 @@ func (d *Driver) decide(m shim.UserModel, path, ref string, want policy.Access) 
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	pol, err := d.loadPolicy()
+	pol, err := d.policy.get()
 	if err != nil {
 		return shim.Decision{}, err
 	}
@@ -151,30 +167,6 @@ func (d *Driver) creator(name, user string) string {
 	return c
 }
 
-// CreatorKey is the git config key in a repository that names the user
-// who created it by pushing. gitserver sets it; clients cannot.
-const CreatorKey = "gitserver.creator"
-
-// ReadCreator returns the creator recorded in the repository at dir, or
-// "" when there is none.
-func ReadCreator(dir string) (string, error) {
-	git, err := shim.LookGit()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), "--get", CreatorKey)
-	cmd.Env = []string{"PATH=" + shim.SafePath, "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"}
-	out, err := cmd.Output()
-	if err != nil {
-		return "", nil // not set
-	}
-	c := strings.TrimSpace(string(out))
-	if keys.ValidUsername(c) != nil {
-		return "", fmt.Errorf("filedriver: %s: invalid %s %q", dir, CreatorKey, c)
-	}
-	return c, nil
-}
-
 // Wanted is the access level a git command needs.
 func Wanted(command string) (policy.Access, error) {
 	switch command {
@@ -193,11 +185,6 @@ func (d *Driver) RepoPath(_ context.Context, path string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(d.repos, shim.DirName(name)), nil
-}
-
-func (d *Driver) loadPolicy() (*policy.Policy, error) {
-	d.once.Do(func() { d.pol, d.err = LoadPolicy(d.policy) })
-	return d.pol, d.err
 }
 
 // LoadPolicy reads and parses the policy file at path.

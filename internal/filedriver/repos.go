@@ -38,8 +38,10 @@ func WalkRepos(root string, fn func(name, dir string) error) error {
 	return err
 }
 
-// Policy returns the policy the driver decides with, read once.
-func (d *Driver) Policy() (*policy.Policy, error) { return d.loadPolicy() }
+// Policy returns the policy the driver decides with now: the file as it
+// is, read again if it changed since the last call or decision. An error
+// means the file cannot be read or does not parse.
+func (d *Driver) Policy() (*policy.Policy, error) { return d.policy.get() }
 
 // KeyStore returns the key store the driver authenticates with.
 func (d *Driver) KeyStore() *keys.Store { return d.store }
