@@ -15,10 +15,13 @@ import (
 // connection stays open (OpenSSH multiplexing runs many sessions on one
 // login) stops working at the next session.
 type KeyChecker interface {
-	// CheckKey returns nil when the key with fingerprint belongs to user
-	// now, ErrUnknownKey when it is gone or belongs to someone else,
-	// and another error when the store cannot be read (which denies too).
-	CheckKey(ctx context.Context, user, fingerprint string) error
+	// CheckKey returns user's model (as GetUserModel would: a key that
+	// is the user's proves the user exists) when the key with
+	// fingerprint belongs to user now; ErrUnknownKey when it is gone or
+	// belongs to someone else; another error when the store cannot be
+	// read (which denies too). The pipeline then does not call
+	// GetUserModel: one look at the store per request.
+	CheckKey(ctx context.Context, user, fingerprint string) (UserModel, error)
 }
 
 // Authenticate asks d who the credentials belong to and checks that the
@@ -38,33 +41,48 @@ func Authenticate(ctx context.Context, d Driver, c Credentials) (string, error) 
 	return user, nil
 }
 
-// identify decides who req is from, now. With credentials, each key is
-// authenticated again and all must belong to one user, the one the
-// connection authenticated as (if it says). Without, a KeyChecker driver
-// confirms that the key is still the user's; other drivers are left to
-// refuse a removed user in GetUserModel.
-func (s *Shim) identify(ctx context.Context, req Request) (user, key string, err error) {
+// identify decides who req is from, now, and returns the driver's model
+// of them. A KeyChecker driver confirms that each key (the credentials',
+// or Key) is still the user's, and gives the model: a fingerprint is the
+// SHA-256 of the key, which the client proved it holds at login, so the
+// key data need not be compared again. Any other driver authenticates the
+// credentials again (all must belong to one user, the one the connection
+// authenticated as, if it says) and is asked for the user model, which is
+// where it refuses a removed user.
+func (s *Shim) identify(ctx context.Context, req Request) (user, key string, model UserModel, err error) {
 	user, key = req.User, req.Key
+	kc, checks := s.Driver.(KeyChecker)
+	var fps []string
 	for _, c := range req.Credentials {
+		fps, key = append(fps, c.Fingerprint), c.Fingerprint
+		if checks && user != "" {
+			continue // CheckKey below confirms the connection's user
+		}
 		u, err := Authenticate(ctx, s.Driver, c)
 		if err != nil {
-			return "", "", fmt.Errorf("key %s: %w", c.Fingerprint, err)
+			return "", "", nil, fmt.Errorf("key %s: %w", c.Fingerprint, err)
 		}
 		if user != "" && u != user {
-			return "", "", fmt.Errorf("key %s belongs to user %s now, not %s", c.Fingerprint, u, user)
+			return "", "", nil, fmt.Errorf("key %s belongs to user %s now, not %s", c.Fingerprint, u, user)
 		}
-		user, key = u, c.Fingerprint
+		user = u
 	}
 	if user == "" {
-		return "", "", errors.New("no user: neither a user nor credentials came with the request")
+		return "", "", nil, errors.New("no user: neither a user nor credentials came with the request")
 	}
-	if len(req.Credentials) > 0 {
-		return user, key, nil
+	if !checks {
+		if model, err = s.Driver.GetUserModel(ctx, user); err != nil {
+			return "", "", nil, fmt.Errorf("user model: %w", err)
+		}
+		return user, key, model, nil
 	}
-	if kc, ok := s.Driver.(KeyChecker); ok {
-		if err := kc.CheckKey(ctx, user, key); err != nil {
-			return "", "", fmt.Errorf("key %s of %s: %w", key, user, err)
+	if fps == nil {
+		fps = []string{key}
+	}
+	for _, fp := range fps {
+		if model, err = kc.CheckKey(ctx, user, fp); err != nil {
+			return "", "", nil, fmt.Errorf("key %s of %s: %w", fp, user, err)
 		}
 	}
-	return user, key, nil
+	return user, key, model, nil
 }

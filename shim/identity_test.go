@@ -20,11 +20,11 @@ func (d *keyTable) Authenticate(_ context.Context, c Credentials) (string, error
 	return "", ErrUnknownKey
 }
 
-func (d *keyTable) CheckKey(_ context.Context, user, fp string) error {
+func (d *keyTable) CheckKey(ctx context.Context, user, fp string) (UserModel, error) {
 	if d.owner[fp] != user {
-		return ErrUnknownKey
+		return nil, ErrUnknownKey
 	}
-	return nil
+	return d.GetUserModel(ctx, user)
 }
 
 var _ KeyChecker = (*keyTable)(nil)

@@ -103,8 +103,8 @@ type Shim struct {
 }
 
 // Plan checks req and returns how to run it, in this order: who sent it
-// (the key must still be the user's: identify), what it asks (parsed
-// strictly), whether the user still exists (the driver's user model),
+// (the key must still be the user's, and the user must still exist: the
+// driver's user model; see identify), what it asks (parsed strictly),
 // whether they may (Authorize), and where the repository is. A refusal is
 // a *ClientError; ErrNoCommand means an interactive login (the caller
 // prints Greeting); ErrBuiltin, with a Plan whose Builtin is set, a
@@ -113,11 +113,11 @@ type Shim struct {
 // the disk, so a denied user learns nothing about which repositories
 // exist.
 func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
-	user, key, err := s.identify(ctx, req)
+	user, key, model, err := s.identify(ctx, req)
 	if err != nil {
 		return nil, &ClientError{MsgDenied, err}
 	}
-	p := &Plan{User: user, Key: key}
+	p := &Plan{User: user, Key: key, Model: model}
 	var cmd Command
 	if IsBuiltin(req.Command) {
 		b, err := ParseBuiltin(req.Command)
@@ -134,11 +134,6 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 		}
 		p.Verb = cmd.Verb
 	}
-	model, merr := s.Driver.GetUserModel(ctx, user)
-	if merr != nil {
-		return p, &ClientError{MsgDenied, fmt.Errorf("user model: %w", merr)}
-	}
-	p.Model = model
 	switch {
 	case errors.Is(err, ErrNoCommand):
 		return p, err

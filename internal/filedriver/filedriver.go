@@ -71,22 +71,22 @@ func (d *Driver) Authenticate(_ context.Context, c shim.Credentials) (string, er
 	return rec.User, nil
 }
 
-// CheckKey reports whether the key with fingerprint fp belongs to the
-// user name now (shim.KeyChecker): shim.ErrUnknownKey, wrapped in the
-// reason for the operator's log, if it is no longer in the store or
-// belongs to another user; another error if the store cannot be read.
-func (d *Driver) CheckKey(_ context.Context, name, fp string) error {
+// CheckKey is the key store's answer to "is fp still name's key?", one
+// lookup: a key that is name's proves that name exists, so it returns
+// name's model as GetUserModel would, and the request pipeline asks no
+// more. A key removed, or now another user's, is shim.ErrUnknownKey.
+func (d *Driver) CheckKey(_ context.Context, name, fp string) (shim.UserModel, error) {
 	rec, err := d.store.Lookup(fp)
 	if errors.Is(err, keys.ErrNotFound) {
-		return fmt.Errorf("filedriver: key %s is no longer in the key store: %w", fp, shim.ErrUnknownKey)
+		return nil, fmt.Errorf("filedriver: key %s is no longer in the key store: %w", fp, shim.ErrUnknownKey)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if rec.User != name {
-		return fmt.Errorf("filedriver: key %s now belongs to another user: %w", fp, shim.ErrUnknownKey)
+		return nil, fmt.Errorf("filedriver: key %s now belongs to another user: %w", fp, shim.ErrUnknownKey)
 	}
-	return nil
+	return user{name}, nil
 }
 
 // GetUserModel knows a user while they have at least one key.

@@ -93,7 +93,7 @@ func readPolicy(users string) string {
 func TestCheckKey(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
-	if err := f.drv.CheckKey(ctx, "alice", testKey(1).Fingerprint); !errors.Is(err, shim.ErrUnknownKey) {
+	if _, err := f.drv.CheckKey(ctx, "alice", testKey(1).Fingerprint); !errors.Is(err, shim.ErrUnknownKey) {
 		t.Errorf("CheckKey on no store = %v, want ErrUnknownKey", err)
 	}
 	f.add("alice", 1)
@@ -115,20 +115,23 @@ func TestCheckKey(t *testing.T) {
 		{"carol", 1, true}, // no such user
 		{"alice", 4, true}, // not in the store
 	} {
-		err := f.drv.CheckKey(ctx, tt.user, testKey(tt.key).Fingerprint)
+		m, err := f.drv.CheckKey(ctx, tt.user, testKey(tt.key).Fingerprint)
+		if err == nil && m != (user{tt.user}) {
+			t.Errorf("CheckKey(%s, key %d) model = %#v, want %s's", tt.user, tt.key, m, tt.user)
+		}
 		if tt.unknown && !errors.Is(err, shim.ErrUnknownKey) || !tt.unknown && err != nil {
 			t.Errorf("CheckKey(%s, key %d) = %v, want unknown %v", tt.user, tt.key, err, tt.unknown)
 		}
 	}
-	err := f.drv.CheckKey(ctx, "alice", testKey(2).Fingerprint)
+	_, err := f.drv.CheckKey(ctx, "alice", testKey(2).Fingerprint)
 	if msg := fmt.Sprint(err); !strings.Contains(msg, "another user") || strings.Contains(msg, "bob") {
 		t.Errorf("CheckKey of a moved key = %q, want it to say another user has it, not who", msg)
 	}
 	f.remove(1)
-	if err := f.drv.CheckKey(ctx, "alice", testKey(1).Fingerprint); !errors.Is(err, shim.ErrUnknownKey) {
+	if _, err := f.drv.CheckKey(ctx, "alice", testKey(1).Fingerprint); !errors.Is(err, shim.ErrUnknownKey) {
 		t.Errorf("CheckKey of a removed key = %v, want ErrUnknownKey", err)
 	}
-	if err := f.drv.CheckKey(ctx, "alice", "SHA256:short"); err == nil || errors.Is(err, shim.ErrUnknownKey) {
+	if _, err := f.drv.CheckKey(ctx, "alice", "SHA256:short"); err == nil || errors.Is(err, shim.ErrUnknownKey) {
 		t.Errorf("CheckKey of a malformed fingerprint = %v, want another error", err)
 	}
 }
