@@ -56,7 +56,7 @@ type site struct {
 	t      *testing.T
 	admin  func(stdin string, args ...string) string
 	create func(name string) // a repository, as 'repos create' makes it
-	policy string // the policy file
+	policy string            // the policy file
 	repos  string
 	login  string // the ssh login name: "root" behind the test sshd, "git" under serve
 }
