@@ -1,23 +1,33 @@
-// Package hooks writes the git hooks directory that gitserver owns.
+// Package hooks writes the git hooks directory that gitserver owns, and
+// runs gitserver's pre-receive check.
 //
 // receive-pack runs as "git -c core.hooksPath=DIR receive-pack REPO" (see
 // shim.Shim.HooksPath), where DIR is the directory this package keeps:
-// one small script per hook git runs during a push, each of which execs
-// "gitserver --config FILE hook NAME". The pre-receive hook checks every
-// pushed ref update against the policy; every hook then runs the
-// repository's own hook of the same name, if there is one, so admins
-// keep theirs.
+// one small script per hook git runs during a push (Names). Only the
+// pre-receive script starts gitserver ("gitserver --config FILE hook
+// pre-receive"), which checks every pushed ref update against the driver
+// and then runs the repository's own pre-receive. Every other script is
+// a few lines of sh that exec the repository's own hook of the same name
+// when it is an executable file, and otherwise exit 0: a push starts
+// gitserver once, and admins keep their hooks.
+//
+// A repository's hook is GIT_DIR/hooks/NAME (GIT_DIR "." when unset;
+// git runs hooks in the repository), run with git's arguments, input and
+// environment. It is never looked up in PATH: a relative path is run as
+// "./PATH".
 //
 // # Security
 //
 // A configuration given with -c on git's command line beats every config
 // file, so neither a repository's config (set by an admin by mistake) nor
 // anything a client pushes can point git at other hooks. The scripts name
-// the gitserver binary and config file by absolute path and are written
-// mode 0755 in a directory of mode 0755, by whoever runs Ensure (root at
-// init, or the ssh user): nobody else can change them. Ensure rewrites a
-// script whose content is not what it should be, atomically, and refuses
-// a directory or script that group or others may write.
+// the gitserver binary and config file by absolute path, quoted for sh,
+// and are written mode 0755 in a directory of mode 0755, by whoever runs
+// Ensure (root at init, or the ssh user): nobody else can change them.
+// Ensure rewrites a script whose content is not what it should be,
+// atomically, and refuses a directory or script that group or others may
+// write.
+
 package hooks
 
 import (
@@ -38,13 +48,24 @@ var Names = []string{"pre-receive", "update", "post-receive", "post-update", "re
 // Dir is the hooks directory inside gitserver's data directory.
 func Dir(dataDir string) string { return filepath.Join(dataDir, "hooks") }
 
-// Script returns the text of the hook name that runs bin with config.
+// Script returns the text of the hook name: for pre-receive, a script
+// that runs bin with config; for every other hook, one that runs only
+// the repository's own hook.
 func Script(bin, config, name string) string {
+	if name == "pre-receive" {
+		return "#!/bin/sh\n" +
+			"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
+			"# the repository's own hooks/pre-receive if it is executable. Rewritten\n" +
+			"# when it differs; do not edit.\n" +
+			"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook pre-receive \"$@\"\n"
+	}
 	return "#!/bin/sh\n" +
-		"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
-		"# the repository's own hooks/" + name + " if it is executable. Rewritten when\n" +
-		"# it differs; do not edit.\n" +
-		"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook " + name + " \"$@\"\n"
+		"# Written by gitserver: runs the repository's own hook of this name if it\n" +
+		"# is an executable file. Rewritten when it differs; do not edit.\n" +
+		"h=${GIT_DIR:-.}/hooks/" + shQuote(name) + "\n" +
+		"case $h in /*) ;; *) h=./$h ;; esac\n" +
+		"if [ -f \"$h\" ] && [ -x \"$h\" ]; then exec \"$h\" \"$@\"; fi\n" +
+		"exit 0\n"
 }
 
 // shQuote quotes s for sh: single quotes, each ' written as '\”.
