@@ -32,7 +32,9 @@ type RefUpdate struct {
 // the push as a whole in Authorize.
 type RefAuthorizer interface {
 	// AuthorizeRef decides update u of the repository at path (as
-	// Authorize gets it). Decision.Rule may carry a reason for the log.
+	// Authorize gets it). u.Ref is the ref git will change: for a push
+	// to a symbolic ref, its target. Decision.Rule may carry a reason
+	// for the log.
 	AuthorizeRef(ctx context.Context, model UserModel, path string, u RefUpdate) (Decision, error)
 }
 

@@ -73,46 +73,42 @@ func (p *Push) PreReceive(ctx context.Context, d shim.Driver, git string) int {
 
 // Check decides every ref update in p.Stdin and returns 0 to let the push
 // go on. Any refused update refuses the whole push (git then updates no
-// ref); each refusal names its ref and why. A driver that is not a
-// shim.RefAuthorizer has decided the push as a whole already: Check
-// then allows.
+// ref); each refusal names its ref and why. An update of a symbolic ref
+// is decided on the ref git will change, its target (see refTarget). A
+// driver that is not a shim.RefAuthorizer has decided the push as a
+// whole already: Check then allows.
 func (p *Push) Check(ctx context.Context, d shim.Driver, git string) int {
-	log := p.log("pre-receive")
-	user, repo := p.getenv("GITSERVER_USER"), p.getenv("GITSERVER_REPO")
-	fail := func(msg string, args ...any) int {
-		log.Error(msg, args...)
-		fmt.Fprintln(p.Stderr, shim.MsgUnavailable)
-		return 1
-	}
-	if user == "" || repo == "" {
-		return fail("pre-receive run without GITSERVER_USER and GITSERVER_REPO: not a push through gitserver")
+	c := &checker{Push: p, ctx: ctx, log: p.log("pre-receive"), git: git, repo: p.getenv("GITSERVER_REPO")}
+	user := p.getenv("GITSERVER_USER")
+	if user == "" || c.repo == "" {
+		return c.fail("pre-receive run without GITSERVER_USER and GITSERVER_REPO: not a push through gitserver")
 	}
 	updates, err := shim.ParseRefUpdates(bytes.NewReader(p.Stdin))
 	if err != nil {
-		return fail("bad pre-receive input", "error", err)
+		return c.fail("bad pre-receive input", "error", err)
 	}
-	ra, ok := d.(shim.RefAuthorizer)
-	if !ok {
-		log.Debug("driver has no per-ref rules; push decided as a whole")
+	var ok bool
+	if c.ra, ok = d.(shim.RefAuthorizer); !ok {
+		c.log.Debug("driver has no per-ref rules; push decided as a whole")
 		return 0
 	}
-	model, err := d.GetUserModel(ctx, user)
-	if err != nil {
-		return fail("user model", "error", err)
+	if c.model, err = d.GetUserModel(ctx, user); err != nil {
+		return c.fail("user model", "error", err)
 	}
+	read, done, err := p.symrefReader(p.gitDir(), git)
+	if err != nil {
+		return c.fail("cannot read the repository's refs", "error", err)
+	}
+	defer done()
+	c.read = read
 	refused := 0
 	for _, u := range updates {
-		if u.Op, err = p.classify(git, u); err != nil {
-			return fail("cannot classify ref update", "ref", u.Ref, "error", err)
-		}
-		dec, err := ra.AuthorizeRef(ctx, model, repo, u)
+		allow, err := c.decide(u)
 		if err != nil {
-			return fail("authorize ref", "ref", u.Ref, "error", err)
+			return c.fail("cannot decide ref update", "ref", u.Ref, "error", err)
 		}
-		log.Info("ref update", "ref", u.Ref, "op", opName(u.Op), "decision", verdict(dec.Allow), "rule", dec.Rule)
-		if !dec.Allow {
+		if !allow {
 			refused++
-			fmt.Fprintf(p.Stderr, "gitserver: %s: %s refused (%s)\n", u.Ref, opName(u.Op), needs(u.Op))
 		}
 	}
 	if refused > 0 {
@@ -120,6 +116,82 @@ func (p *Push) Check(ctx context.Context, d shim.Driver, git string) int {
 		return 1
 	}
 	return 0
+}
+
+// checker is one run of Check.
+type checker struct {
+	*Push
+	ctx   context.Context
+	log   hclog.Logger
+	git   string
+	repo  string
+	ra    shim.RefAuthorizer
+	model shim.UserModel
+	read  readSymref
+}
+
+// fail logs msg, tells the client the service is unavailable and
+// returns 1.
+func (c *checker) fail(msg string, args ...any) int {
+	c.log.Error(msg, args...)
+	fmt.Fprintln(c.Stderr, shim.MsgUnavailable)
+	return 1
+}
+
+// decide decides update u on the ref it will change, logs the decision,
+// and tells the client when it refuses. err is a failure to decide.
+func (c *checker) decide(u shim.RefUpdate) (bool, error) {
+	target, refusal := c.follow(u)
+	name := u.Ref // for the client: the pushed ref, and its target
+	if target != u.Ref {
+		name += " -> " + target
+	}
+	if refusal != "" {
+		c.logRef(u.Ref, target, "decision", "deny", "why", refusal)
+		fmt.Fprintf(c.Stderr, "gitserver: %s: %s; refused\n", name, refusal)
+		return false, nil
+	}
+	op, err := c.classify(c.git, u)
+	if err != nil {
+		return false, err
+	}
+	dec, err := c.ra.AuthorizeRef(c.ctx, c.model, c.repo, shim.RefUpdate{Old: u.Old, New: u.New, Ref: target, Op: op})
+	if err != nil {
+		return false, err
+	}
+	c.logRef(u.Ref, target, "op", opName(op), "decision", verdict(dec.Allow), "rule", dec.Rule)
+	if !dec.Allow {
+		fmt.Fprintf(c.Stderr, "gitserver: %s: %s refused (%s)\n", name, opName(op), needs(op))
+	}
+	return dec.Allow, nil
+}
+
+// follow returns the ref that update u will change, or why the check
+// refuses to follow u's symbolic refs there.
+func (c *checker) follow(u shim.RefUpdate) (target, refusal string) {
+	target, refusal, bad, err := refTarget(c.read, u.Ref)
+	switch {
+	case err != nil:
+		c.log.Error("cannot resolve the pushed ref", "ref", u.Ref, "error", err)
+		return target, "cannot resolve this ref"
+	case bad != "":
+		c.log.Warn("symbolic ref to a bad name", "ref", u.Ref, "symref", target, "to", fmt.Sprintf("%.100q", bad))
+	case refusal == "" && target != u.Ref && shim.IsZero(u.Old):
+		// The client saw no value: the target is missing, and git
+		// would create it.
+		refusal = "symbolic ref to a ref that does not exist"
+	}
+	return target, refusal
+}
+
+// logRef logs the decision on the pushed ref, with its target when that
+// differs.
+func (c *checker) logRef(ref, target string, args ...any) {
+	args = append([]any{"ref", ref}, args...)
+	if target != ref {
+		args = append(args, "target", target)
+	}
+	c.log.Info("ref update", args...)
 }
 
 // classify finds out what an update does. git runs the hook with the
@@ -164,15 +236,19 @@ func verdict(allow bool) string {
 	return "deny"
 }
 
+// gitDir is the repository: GIT_DIR, or "." (git runs hooks in it).
+func (p *Push) gitDir() string {
+	if d := p.getenv("GIT_DIR"); d != "" {
+		return d
+	}
+	return "."
+}
+
 // Chain runs the repository's own hook name, if it is an executable
 // file, with args, p's input and environment, and returns its exit code.
 // It looks the hook up as the other scripts do (see the package doc).
 func (p *Push) Chain(name string, args []string) int {
-	gitDir := p.getenv("GIT_DIR")
-	if gitDir == "" {
-		gitDir = "."
-	}
-	path := filepath.Join(gitDir, "hooks", name)
+	path := filepath.Join(p.gitDir(), "hooks", name)
 	if !filepath.IsAbs(path) {
 		path = "./" + path // never looked up in PATH
 	}

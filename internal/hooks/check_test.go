@@ -204,3 +204,171 @@ func TestPreReceiveFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+// symrefPolicy gives bob write on main and on the name "open" only, and
+// force on his own branches.
+const symrefPolicy = `
+[[rule]]
+repos  = ["team/app"]
+users  = ["bob"]
+refs   = ["main", "open"]
+access = "write"
+
+[[rule]]
+repos      = ["team/app"]
+users      = ["bob"]
+refs_regex = ["^refs/heads/bob/.+$"]
+access     = "force"
+`
+
+// TestPreReceiveSymrefs pushes to symbolic refs: each update is decided
+// on the ref git changes, and symbolic refs that lead nowhere sane are
+// refused.
+func TestPreReceiveSymrefs(t *testing.T) {
+	s := newSite(t, "bob", symrefPolicy)
+	refs := filepath.Join(s.dir, "refs", "heads")
+	write := func(name, body string) func() {
+		return func() {
+			if err := os.WriteFile(filepath.Join(refs, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	symref := func(name, target string) func() { return func() { s.srv("symbolic-ref", name, target) } }
+	outside := filepath.Join(t.TempDir(), "ref")
+	for _, tt := range []struct {
+		name  string
+		setup func()
+		args  []string
+		moves string // the ref that must hold the pushed commit after an allowed push
+		msg   string // "" for an allowed push, else in its output
+	}{
+		{"alias of an allowed target", symref("refs/heads/master", "refs/heads/main"),
+			[]string{"HEAD:master"}, "main", ""},
+		{"alias and target together", nil, []string{"HEAD:master", "HEAD:main"}, "main", ""},
+		{"alias whose target is refused", func() { s.srv("branch", "protected", "main"); symref("refs/heads/open", "refs/heads/protected")() },
+			[]string{"HEAD:open"}, "", "gitserver: refs/heads/open -> refs/heads/protected: update refused (needs write access to this ref)"},
+		{"delete through an alias", nil, []string{":master"}, "",
+			"gitserver: refs/heads/master -> refs/heads/main: delete refused (needs force access to this ref)"},
+		{"alias to a missing ref", symref("refs/heads/ghost", "refs/heads/bob/nothere"),
+			[]string{"HEAD:refs/heads/ghost"}, "", "gitserver: refs/heads/ghost -> refs/heads/bob/nothere: symbolic ref to a ref that does not exist; refused"},
+		{"alias outside refs/", write("out", "ref: HEAD\n"),
+			[]string{"HEAD:refs/heads/out"}, "", "gitserver: refs/heads/out: symbolic ref to a name outside refs/; refused"},
+		{"alias to a path", write("out", "ref: /etc/passwd\n"),
+			[]string{"HEAD:refs/heads/out"}, "", "gitserver: refs/heads/out: symbolic ref to a name outside refs/; refused"},
+		{"chain of four", func() {
+			for _, l := range [][2]string{{"c1", "c2"}, {"c2", "c3"}, {"c3", "c4"}, {"c4", "main"}} {
+				symref("refs/heads/"+l[0], "refs/heads/"+l[1])()
+			}
+		}, []string{"HEAD:refs/heads/c1"}, "main", ""},
+		{"chain of five", symref("refs/heads/c0", "refs/heads/c1"),
+			[]string{"HEAD:refs/heads/c0"}, "", "gitserver: refs/heads/c0 -> refs/heads/main: chain of more than 4 symbolic refs; refused"},
+		{"symlink out of the repository", func() {
+			os.WriteFile(outside, []byte("ref: refs/heads/main\n"), 0o644)
+			os.Symlink(outside, filepath.Join(refs, "escape"))
+		}, []string{"HEAD:refs/heads/escape"}, "", "gitserver: refs/heads/escape: cannot resolve this ref; refused"},
+	} {
+		if tt.setup != nil {
+			tt.setup()
+		}
+		next := s.commit(tt.name)
+		before := s.srv("for-each-ref")
+		out, err := s.push(tt.args...)
+		switch {
+		case tt.msg == "" && err != nil:
+			t.Errorf("%s: push %v refused: %v\n%s", tt.name, tt.args, err, out)
+		case tt.msg == "":
+			if got := s.srv("rev-parse", tt.moves); got != next {
+				t.Errorf("%s: %s is at %s, want the pushed %s", tt.name, tt.moves, got, next)
+			}
+		case err == nil || !strings.Contains(out, tt.msg):
+			t.Errorf("%s: push %v: %v, want refused with %q:\n%s", tt.name, tt.args, err, tt.msg, out)
+		case s.srv("for-each-ref") != before:
+			t.Errorf("%s: refs changed by a refused push", tt.name)
+		}
+	}
+	log := s.log()
+	for _, want := range []string{
+		"ref=refs/heads/master op=update decision=allow rule=" + filepath.Join(s.data, "policy.toml") + ":2 target=refs/heads/main",
+		`ref=refs/heads/out decision=deny why="symbolic ref to a name outside refs/"`,
+		`symbolic ref to a bad name: hook=pre-receive key=SHA256:test repo=team/app user=bob ref=refs/heads/out symref=refs/heads/out to="\"/etc/passwd\""`,
+		"ref=refs/heads/escape decision=deny why=\"cannot resolve this ref\"",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestSymrefReaders reads the same refs with the files reader and with
+// git, which repositories with another ref backend use: they agree.
+func TestSymrefReaders(t *testing.T) {
+	r := newRepo(t)
+	r.srv("symbolic-ref", "refs/heads/master", "refs/heads/main")
+	r.srv("symbolic-ref", "refs/heads/a", "refs/heads/master")
+	r.srv("symbolic-ref", "refs/heads/ghost", "refs/heads/nothere")
+	os.WriteFile(filepath.Join(r.dir, "refs/heads/out"), []byte("ref: HEAD\n"), 0o644)
+	r.srv("pack-refs", "--all")
+	// git's old form of a symbolic ref, and a symlink that git follows
+	// to read the file it names (master, loose: symbolic refs are never
+	// packed).
+	os.Symlink("refs/heads/main", filepath.Join(r.dir, "refs/heads/link"))
+	os.Symlink("master", filepath.Join(r.dir, "refs/heads/follow"))
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	p := &Push{Env: append(r.env, "GIT_DIR="+r.dir)}
+	readers := map[string]readSymref{"files": rootSymref(root), "git": p.gitSymref("git")}
+	for _, tt := range []struct {
+		ref, target, refusal string
+	}{
+		{"refs/heads/main", "refs/heads/main", ""},
+		{"refs/heads/master", "refs/heads/main", ""},
+		{"refs/heads/a", "refs/heads/main", ""},
+		{"refs/heads/ghost", "refs/heads/nothere", ""},
+		{"refs/heads/nothere", "refs/heads/nothere", ""},
+		{"refs/heads/out", "refs/heads/out", "symbolic ref to a name outside refs/"},
+		{"refs/heads/link", "refs/heads/main", ""},
+		{"refs/heads/follow", "refs/heads/main", ""},
+	} {
+		for name, read := range readers {
+			target, refusal, _, err := refTarget(read, tt.ref)
+			if err != nil || target != tt.target || refusal != tt.refusal {
+				t.Errorf("%s: refTarget(%s) = %q, %q, %v; want %q, %q", name, tt.ref, target, refusal, err, tt.target, tt.refusal)
+			}
+		}
+	}
+}
+
+func TestFilesBackend(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(dir string)
+		want  bool
+	}{
+		{"plain", func(string) {}, true},
+		{"no config", func(dir string) { os.Remove(filepath.Join(dir, "config")) }, true},
+		{"reftable", func(dir string) { os.Mkdir(filepath.Join(dir, "reftable"), 0o755) }, false},
+		{"refStorage", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config"), []byte("[extensions]\n\trefStorage = reftable\n"), 0o644)
+		}, false},
+		{"linked worktree", func(dir string) { os.WriteFile(filepath.Join(dir, "commondir"), []byte("../..\n"), 0o644) }, false},
+		{"huge config", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Repeat("#\n", maxConfig)), 0o644)
+		}, false},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "config"), []byte("[core]\n\tbare = true\n"), 0o644)
+		tt.setup(dir)
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := filesBackend(root); got != tt.want || err != nil {
+			t.Errorf("%s: filesBackend = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+		root.Close()
+	}
+}

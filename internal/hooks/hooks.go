@@ -27,6 +27,16 @@
 // Ensure rewrites a script whose content is not what it should be,
 // atomically, and refuses a directory or script that group or others may
 // write.
+//
+// The pre-receive check decides each update on the ref git will change.
+// A symbolic ref in a bare repository (refs/heads/master holding "ref:
+// refs/heads/main") makes git write its target, so the check follows it:
+// it reads the loose ref files (a symbolic ref is never packed) through
+// an os.Root, so never outside the repository, or asks git when the
+// repository uses another ref backend. It refuses an update through a
+// symbolic ref to a name outside refs/, to a ref that does not exist, or
+// in a chain longer than git follows, and one it cannot resolve (a
+// symlink out of the repository, say).
 
 package hooks
 
