@@ -14,8 +14,8 @@ type RefOp uint8
 // The ref operations a push may hold.
 const (
 	RefCreate      RefOp = iota + 1 // old is zero
-	RefFastForward                  // old is an ancestor of new
-	RefRewind                       // a non-fast-forward update
+	RefFastForward                  // old is an ancestor of new, and the ref is not a tag
+	RefRewind                       // a non-fast-forward update, or any update of an existing tag (refs/tags/)
 	RefDelete                       // new is zero
 )
 

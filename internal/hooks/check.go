@@ -151,7 +151,7 @@ func (c *checker) decide(u shim.RefUpdate) (bool, error) {
 		fmt.Fprintf(c.Stderr, "gitserver: %s: %s; refused\n", name, refusal)
 		return false, nil
 	}
-	op, err := c.classify(c.git, u)
+	op, err := c.classify(c.git, target, u)
 	if err != nil {
 		return false, err
 	}
@@ -159,9 +159,9 @@ func (c *checker) decide(u shim.RefUpdate) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c.logRef(u.Ref, target, "op", opName(op), "decision", verdict(dec.Allow), "rule", dec.Rule)
+	c.logRef(u.Ref, target, "op", opName(op, target), "decision", verdict(dec.Allow), "rule", dec.Rule)
 	if !dec.Allow {
-		fmt.Fprintf(c.Stderr, "gitserver: %s: %s refused (%s)\n", name, opName(op), needs(op))
+		fmt.Fprintf(c.Stderr, "gitserver: %s: %s refused (%s)\n", name, opName(op, target), needs(op))
 	}
 	return dec.Allow, nil
 }
@@ -194,15 +194,21 @@ func (c *checker) logRef(ref, target string, args ...any) {
 	c.log.Info("ref update", args...)
 }
 
-// classify finds out what an update does. git runs the hook with the
+// classify finds out what update u of ref (u's target) does. This is
+// the one place that decides what a tag needs: as in gitolite, any
+// change to an existing tag is a rewind, fast-forward or not, so moving
+// a tag needs force (deleting one does anyway), and only creating one
+// needs no more than write. For other refs, git runs the hook with the
 // pushed objects visible (quarantine variables in its environment, which
 // the hook passes on), so merge-base sees the new commits.
-func (p *Push) classify(git string, u shim.RefUpdate) (shim.RefOp, error) {
+func (p *Push) classify(git, ref string, u shim.RefUpdate) (shim.RefOp, error) {
 	switch {
 	case shim.IsZero(u.Old):
 		return shim.RefCreate, nil
 	case shim.IsZero(u.New):
 		return shim.RefDelete, nil
+	case isTag(ref):
+		return shim.RefRewind, nil
 	}
 	cmd := exec.Command(git, "merge-base", "--is-ancestor", u.Old, u.New)
 	cmd.Env = p.Env
@@ -217,7 +223,13 @@ func (p *Push) classify(git string, u shim.RefUpdate) (shim.RefOp, error) {
 	return 0, err
 }
 
-func opName(op shim.RefOp) string {
+func isTag(ref string) bool { return strings.HasPrefix(ref, "refs/tags/") }
+
+// opName names what an update of ref does, for the client and the log.
+func opName(op shim.RefOp, ref string) string {
+	if op == shim.RefRewind && isTag(ref) {
+		return "tag move"
+	}
 	return map[shim.RefOp]string{shim.RefCreate: "create", shim.RefFastForward: "update", shim.RefRewind: "non-fast-forward update", shim.RefDelete: "delete"}[op]
 }
 

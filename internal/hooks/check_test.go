@@ -372,3 +372,69 @@ func TestFilesBackend(t *testing.T) {
 		root.Close()
 	}
 }
+
+// tagPolicy gives bob write on tags and main, carol force on tags.
+const tagPolicy = `
+[[rule]]
+repos  = ["team/app"]
+users  = ["bob"]
+refs   = ["main", "refs/tags/**"]
+access = "write"
+
+[[rule]]
+repos  = ["team/app"]
+users  = ["carol"]
+refs   = ["refs/tags/**"]
+access = "force"
+`
+
+// TestPreReceiveTags: creating a tag needs write; any change to an
+// existing one, a fast-forward too, needs force.
+func TestPreReceiveTags(t *testing.T) {
+	sites := map[string]*site{}
+	for _, user := range []string{"bob", "carol"} {
+		s := newSite(t, user, tagPolicy)
+		s.git(s.work, "tag", "v1")
+		s.git(s.work, "tag", "-a", "-m", "a1", "a1")
+		if out, err := s.push("v1", "a1"); err != nil { // creating tags: write is enough
+			t.Fatalf("%s: push of new tags: %v\n%s", user, err, out)
+		}
+		s.commit("second") // v1..HEAD is a fast-forward
+		s.git(s.work, "tag", "-a", "-m", "a2", "a2")
+		sites[user] = s
+	}
+	for _, tt := range []struct {
+		user string
+		args []string
+		msg  string // "" for allowed
+	}{
+		{"bob", []string{"HEAD:refs/tags/v2"}, ""},
+		{"bob", []string{"-f", "HEAD:refs/tags/v1"}, "gitserver: refs/tags/v1: tag move refused (needs force access to this ref)"},
+		{"bob", []string{"-f", "a2:refs/tags/a1"}, "gitserver: refs/tags/a1: tag move refused (needs force access to this ref)"},
+		{"bob", []string{":refs/tags/v1"}, "gitserver: refs/tags/v1: delete refused (needs force access to this ref)"},
+		{"carol", []string{"HEAD:refs/tags/v2"}, ""},
+		{"carol", []string{"-f", "HEAD:refs/tags/v1"}, ""},
+		{"carol", []string{"-f", "a2:refs/tags/a1"}, ""},
+		{"carol", []string{":refs/tags/v1"}, ""},
+	} {
+		s := sites[tt.user]
+		before := s.srv("for-each-ref")
+		out, err := s.push(tt.args...)
+		switch {
+		case tt.msg == "" && err != nil:
+			t.Errorf("%s: push %v refused: %v\n%s", tt.user, tt.args, err, out)
+		case tt.msg != "" && (err == nil || !strings.Contains(out, tt.msg)):
+			t.Errorf("%s: push %v: %v, want refused with %q:\n%s", tt.user, tt.args, err, tt.msg, out)
+		case tt.msg != "" && s.srv("for-each-ref") != before:
+			t.Errorf("%s: push %v: refs changed by a refused push", tt.user, tt.args)
+		}
+		// Back to v1 and a1 as they were, for the next case.
+		for _, tag := range []string{"v1", "a1"} {
+			s.srv("update-ref", "refs/tags/"+tag, s.git(s.work, "rev-parse", "refs/tags/"+tag))
+		}
+		s.srv("update-ref", "-d", "refs/tags/v2")
+	}
+	if log := sites["bob"].log(); !strings.Contains(log, "ref=refs/tags/v1 op=\"tag move\" decision=deny") {
+		t.Errorf("log lacks the refused tag move:\n%s", log)
+	}
+}
