@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -211,7 +212,9 @@ func (p *Push) classify(git, ref string, u shim.RefUpdate) (shim.RefOp, error) {
 		return shim.RefRewind, nil
 	}
 	cmd := exec.Command(git, "merge-base", "--is-ancestor", u.Old, u.New)
-	cmd.Env = p.Env
+	// Without replace refs: a pusher could otherwise push refs/replace/NEW
+	// first, a commit whose parent is OLD, and rewind with write access.
+	cmd.Env = append(slices.Clip(p.Env), "GIT_NO_REPLACE_OBJECTS=1")
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {

@@ -438,3 +438,25 @@ func TestPreReceiveTags(t *testing.T) {
 		t.Errorf("log lacks the refused tag move:\n%s", log)
 	}
 }
+
+// TestPreReceiveIgnoresReplaceRefs: a replace ref (refs/replace/X) makes
+// git read another commit for X, with other parents. A user with write
+// on every ref but no force must not turn a rewind into a fast-forward
+// by pushing one first.
+func TestPreReceiveIgnoresReplaceRefs(t *testing.T) {
+	s := newSite(t, "bob", "[[rule]]\nrepos = [\"team/app\"]\nusers = [\"bob\"]\naccess = \"write\"\n")
+	main := s.git(s.work, "rev-parse", "HEAD")
+	tree := s.git(s.work, "rev-parse", "HEAD^{tree}")
+	orphan := s.git(s.work, "commit-tree", "-m", "history rewritten", tree)
+	fake := s.git(s.work, "commit-tree", "-p", main, "-m", "history rewritten", tree)
+	if out, err := s.push(fake + ":refs/replace/" + orphan); err != nil {
+		t.Fatalf("push of a replace ref (a create: write is enough): %v\n%s", err, out)
+	}
+	out, err := s.push("-f", orphan+":main")
+	if err == nil || !strings.Contains(out, "gitserver: refs/heads/main: non-fast-forward update refused") {
+		t.Fatalf("a rewind dressed as a fast-forward by a replace ref: %v\n%s", err, out)
+	}
+	if got := s.srv("rev-parse", "main"); got != main {
+		t.Fatalf("main rewound to %s", got)
+	}
+}
