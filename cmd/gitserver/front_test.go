@@ -145,6 +145,47 @@ func TestFrontAnswersAlone(t *testing.T) {
 	if !strings.Contains(string(log), "cannot start the full program") {
 		t.Errorf("log lacks the reason:\n%s", log)
 	}
+
+	// The pre-receive hook: the same decisions, with no full program.
+	repo := filepath.Join(filepath.Dir(cfg), "repos", "team", "app.git")
+	first, second := twoCommits(t, repo)
+	for _, tt := range []struct{ user, stdin string }{
+		{"alice", first + " " + second + " refs/heads/main\n"}, // write: allowed
+		{"alice", second + " " + first + " refs/heads/main\n"}, // rewind: refused
+		{"bob", first + " " + second + " refs/heads/main\n"},   // no such user
+		{"alice", "nonsense\n"},
+	} {
+		env := []string{"GIT_DIR=" + repo, "GITSERVER_USER=" + tt.user, "GITSERVER_REPO=team/app", "GITSERVER_KEY=SHA256:x"}
+		hookArgs := []string{"--config", cfg, "hook", "pre-receive"}
+		want, wantErr, wantCode := runEnv(t, core, tt.stdin, env, hookArgs...)
+		got, gotErr, gotCode := runEnv(t, front, tt.stdin, env, hookArgs...)
+		if got != want || gotErr != wantErr || gotCode != wantCode {
+			t.Errorf("hook %s %q: front gave %q %q exit %d; full program %q %q exit %d", tt.user, tt.stdin, got, gotErr, gotCode, want, wantErr, wantCode)
+		}
+	}
+}
+
+// twoCommits puts two commits in the bare repository at repo, the first
+// on main and the second, its child, on another ref, and returns them.
+func twoCommits(t *testing.T, repo string) (first, second string) {
+	t.Helper()
+	work := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@x"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("commit", "-q", "--allow-empty", "-m", "first")
+	git("push", "-q", repo, "HEAD:refs/heads/main")
+	git("commit", "-q", "--allow-empty", "-m", "second")
+	git("push", "-q", repo, "HEAD:refs/heads/next")
+	return git("rev-parse", "HEAD~"), git("rev-parse", "HEAD")
 }
 
 // TestFrontStartsCore: other commands, and authorized-keys with a driver

@@ -2,9 +2,10 @@
 // (authorized-keys and shell) or on its own listener (serve).
 //
 // This binary is the front. sshd starts it three times per login: twice
-// as the AuthorizedKeysCommand, once as the forced command (shell). For
-// those calls, with the file driver, it answers itself, linking only what
-// the answers need (internal/authkeys, internal/shell); for everything
+// as the AuthorizedKeysCommand, once as the forced command (shell); and
+// git starts it once per push, as the pre-receive hook. For those calls,
+// with the file driver, it answers itself, linking only what the answers
+// need (internal/authkeys, internal/shell, internal/hooks); for everything
 // else it starts with exec the full program, gitserver-core (package
 // cli), installed beside it. The full program's command line and SSH
 // implementation alone take about 40 % longer to start than a Go
@@ -25,6 +26,7 @@ import (
 	"github.com/gitserver/gitserver/internal/authkeys"
 	"github.com/gitserver/gitserver/internal/config"
 	_ "github.com/gitserver/gitserver/internal/filedriver" // the only driver the front serves
+	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/shell"
 	"github.com/gitserver/gitserver/keys"
@@ -40,9 +42,10 @@ func main() {
 		}
 	}
 	err := execCore()
-	// Behind sshd, stderr is the SSH client's: a shell gets the short
-	// message, the operator's log the detail.
-	if ok && call.Name == "shell" {
+	// Behind sshd, stderr is the SSH client's (a hook's too): the shell
+	// and the hook tell it the short message, the operator's log the
+	// detail.
+	if ok && call.Name != "authorized-keys" {
 		fmt.Fprintln(os.Stderr, shim.MsgUnavailable)
 		if a, lerr := setup.LoadConfig(call.Config); lerr == nil {
 			a.Log.Error("cannot start the full program", "error", err)
@@ -75,6 +78,10 @@ func answer(call setup.Call, start time.Time) (code int, done bool) {
 		return 0, false
 	}
 	ctx := context.Background()
+	if call.Name == "hook" {
+		p := &hooks.Push{Env: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr, Log: a.Log.Named("hook")}
+		return p.Run(ctx, os.Stdin, a.Driver), true
+	}
 	if call.Name == "shell" {
 		// The shell creates files (repositories on push, the hooks):
 		// they belong to the ssh user, as setup.Load makes them.

@@ -61,6 +61,32 @@ func (p *Push) log(name string) hclog.Logger {
 	return p.Log.With("hook", name, "user", p.getenv("GITSERVER_USER"), "repo", p.getenv("GITSERVER_REPO"), "key", p.getenv("GITSERVER_KEY"))
 }
 
+// Run is a whole run of gitserver's pre-receive hook, as the programs
+// that the hook script starts do it: it reads the hook's input from
+// stdin, opens the driver with open, finds git (shim.LookGit) and runs
+// PreReceive. A failure before the check refuses the push, with the
+// detail in the log. It returns the exit code.
+func (p *Push) Run(ctx context.Context, stdin io.Reader, open func() (shim.Driver, error)) int {
+	fail := func(msg string, err error) int {
+		p.log("pre-receive").Error(msg, "error", err)
+		fmt.Fprintln(p.Stderr, shim.MsgUnavailable)
+		return 1
+	}
+	var err error
+	if p.Stdin, err = ReadInput(stdin); err != nil {
+		return fail("hook input unreadable or too large", err)
+	}
+	d, err := open()
+	if err != nil {
+		return fail("cannot open driver", err)
+	}
+	git, err := shim.LookGit()
+	if err != nil {
+		return fail("git not found", err)
+	}
+	return p.PreReceive(ctx, d, git)
+}
+
 // PreReceive is gitserver's pre-receive hook: it checks every ref update
 // against driver d (Check), then runs the repository's own pre-receive
 // (Chain). git is the git binary, by absolute path. It returns the exit

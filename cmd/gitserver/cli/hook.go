@@ -11,9 +11,10 @@ import (
 // HookCmd is what the pre-receive script in gitserver's hooks directory
 // runs, inside a push: it checks every ref update against the driver (the
 // policy, for the file driver), then runs the repository's own
-// pre-receive. See package internal/hooks, which does the work. The other
-// hook names only run the repository's hook: the scripts of older
-// versions called them, until the next push rewrote them.
+// pre-receive. See package internal/hooks, which does the work; the front
+// binary runs it itself for the file driver. The other hook names only
+// run the repository's hook: the scripts of older versions called them,
+// until the next push rewrote them.
 type HookCmd struct {
 	Name string   `arg:"" enum:"pre-receive,update,post-receive,post-update,reference-transaction,push-to-checkout,proc-receive" help:"Hook git runs." placeholder:"NAME"`
 	Args []string `arg:"" optional:"" passthrough:"" help:"The hook's arguments, as git gives them."`
@@ -30,25 +31,13 @@ func (c *HookCmd) Run(cli *CLI, e *env) error {
 	}
 	defer a.Close()
 	p := &hooks.Push{Env: os.Environ(), Stdout: e.stdout, Stderr: e.stderr, Log: a.Log.Named("hook")}
-	fail := func(msg string, err error) error {
-		p.Log.Error(msg, "hook", c.Name, "error", err)
-		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
-		return exitError(1)
-	}
-	if p.Stdin, err = hooks.ReadInput(e.stdin); err != nil {
-		return fail("hook input unreadable or too large", err)
-	}
 	code := 0
 	if c.Name == "pre-receive" {
-		d, err := a.Driver()
-		if err != nil {
-			return fail("cannot open driver", err)
-		}
-		git, err := shim.LookGit()
-		if err != nil {
-			return fail("git not found", err)
-		}
-		code = p.PreReceive(e.ctx, d, git)
+		code = p.Run(e.ctx, e.stdin, a.Driver)
+	} else if p.Stdin, err = hooks.ReadInput(e.stdin); err != nil {
+		p.Log.Error("hook input unreadable or too large", "hook", c.Name, "error", err)
+		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
+		code = 1
 	} else {
 		code = p.Chain(c.Name, c.Args)
 	}
