@@ -64,12 +64,13 @@ type Shim struct {
 	Root   string // repository root; every repository lies inside it
 	Git    string // absolute path of the git binary
 	Home   string // HOME for git (the ssh user's home)
-	// HooksPath is the hooks directory gitserver owns (see package
-	// internal/hooks): receive-pack runs with -c core.hooksPath=HooksPath,
-	// which no repository config can override, so that its pre-receive
-	// hook checks every pushed ref. Empty means receive-pack runs with
-	// the repository's own hooks and no per-ref checks.
-	HooksPath string
+	// HooksPath returns the hooks directory gitserver owns (see package
+	// internal/hooks) for a push to the repository at dir: receive-pack
+	// runs with -c core.hooksPath=HooksPath(dir), which no repository
+	// config can override, so that its pre-receive hook checks every
+	// pushed ref. Nil means receive-pack runs with the repository's own
+	// hooks and no per-ref checks.
+	HooksPath func(dir string) string
 	// Create, when set, creates the repository name at dir for user: a
 	// push to a missing repository creates it when the driver implements
 	// CreateAuthorizer and allows it. dir's parent lies inside Root.
@@ -200,8 +201,8 @@ func (s *Shim) insideRoot(dir string) error {
 // argv is git's command line for verb on dir. Only receive-pack runs
 // hooks, so only it gets core.hooksPath.
 func (s *Shim) argv(verb, dir string) []string {
-	if verb == ReceivePack && s.HooksPath != "" {
-		return []string{s.Git, "-c", "core.hooksPath=" + s.HooksPath, verbCommand(verb), dir}
+	if verb == ReceivePack && s.HooksPath != nil {
+		return []string{s.Git, "-c", "core.hooksPath=" + s.HooksPath(dir), verbCommand(verb), dir}
 	}
 	return []string{s.Git, verbCommand(verb), dir}
 }

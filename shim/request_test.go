@@ -135,9 +135,9 @@ func TestPlanArgvVerbs(t *testing.T) {
 }
 
 func TestPlanArgvHooksPath(t *testing.T) {
-	s := &Shim{Git: "/usr/bin/git", HooksPath: "/var/lib/gitserver/hooks"}
+	s := &Shim{Git: "/usr/bin/git", HooksPath: func(dir string) string { return "/var/lib/gitserver/hooks/for" + dir }}
 	got := strings.Join(s.argv(ReceivePack, "/srv/git/a.git"), " ")
-	if want := "/usr/bin/git -c core.hooksPath=/var/lib/gitserver/hooks receive-pack /srv/git/a.git"; got != want {
+	if want := "/usr/bin/git -c core.hooksPath=/var/lib/gitserver/hooks/for/srv/git/a.git receive-pack /srv/git/a.git"; got != want {
 		t.Errorf("argv(receive-pack) = %q, want %q", got, want)
 	}
 	for _, verb := range []string{UploadPack, UploadArchive} {

@@ -9,7 +9,10 @@
 // and then runs the repository's own pre-receive. Every other script is
 // a few lines of sh that exec the repository's own hook of the same name
 // when it is an executable file, and otherwise exit 0: a push starts
-// gitserver once, and admins keep their hooks.
+// gitserver once, and admins keep their hooks. A push to a repository
+// that has none of those hooks runs DIR/pre-receive-only instead, which
+// holds the pre-receive script alone (For): git then starts no process
+// but gitserver's.
 //
 // A repository's hook is GIT_DIR/hooks/NAME (GIT_DIR "." when unset;
 // git runs hooks in the repository), run with git's arguments, input and
@@ -100,7 +103,40 @@ func Ensure(dir, bin, config string) (string, error) {
 			return "", err
 		}
 	}
+	only := filepath.Join(dir, checkOnly)
+	if err := os.Mkdir(only, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("hooks: %w", err)
+	}
+	if err := checkMode(only, true); err != nil {
+		return "", err
+	}
+	if err := ensureScript(filepath.Join(only, "pre-receive"), Script(bin, config, "pre-receive")); err != nil {
+		return "", err
+	}
 	return dir, nil
+}
+
+// checkOnly is the directory, inside the hooks directory, that holds the
+// pre-receive script alone (see For).
+const checkOnly = "pre-receive-only"
+
+// For returns the hooks directory for a push to the repository at repo:
+// dir, which Ensure wrote, or, when the repository has no hook that
+// dir's sh scripts would look for (none of Names but pre-receive exists
+// in repo/hooks, in any form), dir's directory that holds only the
+// pre-receive script, so that git starts no process for those hooks. A
+// hook added to the repository while a push runs may be missed by that
+// push; an error other than "does not exist" counts as a hook.
+func For(dir, repo string) string {
+	for _, name := range Names {
+		if name == "pre-receive" {
+			continue // in both directories
+		}
+		if _, err := os.Lstat(filepath.Join(repo, "hooks", name)); !errors.Is(err, fs.ErrNotExist) {
+			return dir
+		}
+	}
+	return filepath.Join(dir, checkOnly)
 }
 
 // ensureScript writes body to path unless it already holds exactly that.
@@ -156,14 +192,23 @@ func Check(dir string) error {
 	if err := checkMode(dir, true); err != nil {
 		return err
 	}
-	for _, name := range Names {
-		p := filepath.Join(dir, name)
+	only := filepath.Join(dir, checkOnly)
+	for _, p := range append(paths(dir, Names), only, filepath.Join(only, "pre-receive")) {
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err := checkMode(p, false); err != nil {
+		if err := checkMode(p, p == only); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// paths joins dir and each name.
+func paths(dir string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
+	}
+	return out
 }

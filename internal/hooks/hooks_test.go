@@ -78,6 +78,14 @@ func TestCheck(t *testing.T) {
 	if err := Check(dir); err == nil {
 		t.Error("Check accepted a world-writable hook")
 	}
+	os.Chmod(filepath.Join(dir, Names[0]), 0o755)
+	for _, p := range []string{filepath.Join(dir, checkOnly, "pre-receive"), filepath.Join(dir, checkOnly)} {
+		os.Chmod(p, 0o777)
+		if err := Check(dir); err == nil {
+			t.Errorf("Check accepted a world-writable %s", p)
+		}
+		os.Chmod(p, 0o755)
+	}
 }
 
 // TestChainScript runs the script of a hook other than pre-receive with
@@ -219,6 +227,53 @@ func TestScriptsInPush(t *testing.T) {
 	} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("repository hooks' record lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestFor: a repository without hooks of its own pushes through the
+// directory that holds pre-receive alone, and git runs it there; any
+// other hook, in any form, brings back the whole directory.
+func TestFor(t *testing.T) {
+	base := t.TempDir()
+	mark := filepath.Join(base, "checked")
+	bin := filepath.Join(base, "gitserver")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$*\" >> "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Ensure(filepath.Join(base, "hooks"), bin, "/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := filepath.Join(dir, checkOnly)
+	entries, err := os.ReadDir(only)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "pre-receive" {
+		t.Fatalf("%s holds %v, %v; want pre-receive alone", only, entries, err)
+	}
+	r := newRepo(t) // git init: sample hooks only
+	r.writeHook("pre-receive", "#!/bin/sh\nexit 0\n")
+	if got := For(dir, r.dir); got != only {
+		t.Fatalf("For(repository with pre-receive only) = %s, want %s", got, only)
+	}
+	r.srv("config", "core.hooksPath", For(dir, r.dir))
+	r.commit("second")
+	r.git(r.work, "push", "-q", r.dir, "main")
+	if got, err := os.ReadFile(mark); err != nil || string(got) != "--config /c hook pre-receive\n" {
+		t.Fatalf("the check ran as %q, %v", got, err)
+	}
+	for _, name := range Names[1:] {
+		for _, create := range []func(p string) error{
+			func(p string) error { return os.WriteFile(p, nil, 0o644) }, // not even executable
+			func(p string) error { return os.Symlink("nothere", p) },
+		} {
+			p := filepath.Join(r.dir, "hooks", name)
+			if err := create(p); err != nil {
+				t.Fatal(err)
+			}
+			if got := For(dir, r.dir); got != dir {
+				t.Errorf("For(repository with hooks/%s) = %s, want %s", name, got, dir)
+			}
+			os.Remove(p)
 		}
 	}
 }

@@ -38,13 +38,23 @@ func Program() (string, error) {
 }
 
 // EnsureHooks writes gitserver's hooks directory for Program and this
-// config and returns it, for the shim's HooksPath.
+// config and returns it.
 func (a *App) EnsureHooks() (string, error) {
 	bin, err := Program()
 	if err != nil {
 		return "", err
 	}
 	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
+}
+
+// HooksPath is EnsureHooks for the shim's HooksPath: it returns which
+// hooks directory a push to a repository runs (hooks.For).
+func (a *App) HooksPath() (func(repo string) string, error) {
+	dir, err := a.EnsureHooks()
+	if err != nil {
+		return nil, err
+	}
+	return func(repo string) string { return hooks.For(dir, repo) }, nil
 }
 
 // CreateBareRepo is what 'gitserver repos create' runs: git init --bare,

@@ -71,7 +71,7 @@ func (s *Session) Run(ctx context.Context, a *setup.App, user, key string) int {
 	sh := &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, Create: a.CreateOnPush(git)}
 	if strings.Contains(req.Command, "receive-pack") {
 		// Only a push runs hooks; reads do not pay for the check.
-		if sh.HooksPath, err = a.EnsureHooks(); err != nil {
+		if sh.HooksPath, err = a.HooksPath(); err != nil {
 			log.Error("cannot set up the hooks directory; pushes are refused", "error", err)
 			return s.fail(shim.MsgUnavailable)
 		}

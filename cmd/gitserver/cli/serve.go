@@ -263,7 +263,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooksDir, err := a.EnsureHooks()
+	hooksPath, err := a.HooksPath()
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	l := a.Cfg.Listen
 	return &listener.Setup{
 		SSHUser:  a.Cfg.SSHUser,
-		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksDir, Create: a.CreateOnPush(git)},
+		Shim:     &shim.Shim{Driver: d, Root: a.Cfg.Repos, Git: git, Home: a.Owner.Home, HooksPath: hooksPath, Create: a.CreateOnPush(git)},
 		HostKeys: hks,
 		Close:    func() { closeDriver(a.Log, d) },
 		Limits: listener.Limits{
