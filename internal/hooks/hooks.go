@@ -6,13 +6,13 @@
 // one small script per hook git runs during a push (Names). Only the
 // pre-receive script starts gitserver ("gitserver --config FILE hook
 // pre-receive"), which checks every pushed ref update against the driver
-// and then runs the repository's own pre-receive. Every other script is
-// a few lines of sh that exec the repository's own hook of the same name
-// when it is an executable file, and otherwise exit 0: a push starts
-// gitserver once, and admins keep their hooks. A push to a repository
-// that has none of those hooks runs DIR/pre-receive-only instead, which
-// holds the pre-receive script alone (For): git then starts no process
-// but gitserver's.
+// and then runs the repository's own pre-receive (Push.Run). Every other
+// script is a few lines of sh that exec the repository's own hook of the
+// same name when it is an executable file, and otherwise exit 0: a push
+// starts gitserver once, and admins keep their hooks. A push to a
+// repository that has none of those hooks runs DIR/pre-receive-only
+// instead, which holds the pre-receive script alone (For): git then
+// starts no process but gitserver's.
 //
 // A repository's hook is GIT_DIR/hooks/NAME (GIT_DIR "." when unset;
 // git runs hooks in the repository), run with git's arguments, input and
@@ -39,8 +39,10 @@
 // repository uses another ref backend. It refuses an update through a
 // symbolic ref to a name outside refs/, to a ref that does not exist, or
 // in a chain longer than git follows, and one it cannot resolve (a
-// symlink out of the repository, say).
-
+// symlink out of the repository, say). Any change to an existing tag is
+// classified a rewind, as gitolite does, so it needs force; merge-base
+// classifies the other updates with replace refs off, so a pushed
+// refs/replace/ ref cannot dress a rewind as a fast-forward.
 package hooks
 
 import (
