@@ -225,9 +225,11 @@ func (c *checker) logRef(ref, target string, args ...any) {
 // the one place that decides what a tag needs: as in gitolite, any
 // change to an existing tag is a rewind, fast-forward or not, so moving
 // a tag needs force (deleting one does anyway), and only creating one
-// needs no more than write. For other refs, git runs the hook with the
+// needs no more than write. For other refs, an update whose old commit
+// is a parent of the new one is a fast-forward (isParent reads the new
+// commit); otherwise merge-base decides. git runs the hook with the
 // pushed objects visible (quarantine variables in its environment, which
-// the hook passes on), so merge-base sees the new commits.
+// the hook passes on), so both see the new commits.
 func (p *Push) classify(git, ref string, u shim.RefUpdate) (shim.RefOp, error) {
 	switch {
 	case shim.IsZero(u.Old):
@@ -236,6 +238,8 @@ func (p *Push) classify(git, ref string, u shim.RefUpdate) (shim.RefOp, error) {
 		return shim.RefDelete, nil
 	case isTag(ref):
 		return shim.RefRewind, nil
+	case p.isParent(u.Old, u.New):
+		return shim.RefFastForward, nil
 	}
 	cmd := exec.Command(git, "merge-base", "--is-ancestor", u.Old, u.New)
 	// Without replace refs: a pusher could otherwise push refs/replace/NEW

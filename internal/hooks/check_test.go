@@ -460,3 +460,67 @@ func TestPreReceiveIgnoresReplaceRefs(t *testing.T) {
 		t.Fatalf("main rewound to %s", got)
 	}
 }
+
+// TestIsParent reads commits as git wrote them: loose in a push's
+// quarantine or the repository, or packed (not known: merge-base then
+// decides).
+func TestIsParent(t *testing.T) {
+	r := newRepo(t)
+	first := r.git(r.work, "rev-parse", "HEAD")
+	second := r.commit("second")
+	third := r.commit("third")
+	r.git(r.work, "checkout", "-q", "-b", "side", first)
+	side := r.commit("side")
+	r.git(r.work, "checkout", "-q", "main")
+	r.git(r.work, "merge", "-q", "-s", "ours", "--no-edit", "side")
+	merge := r.git(r.work, "rev-parse", "HEAD")
+	r.git(r.work, "push", "-q", r.dir, "main", "side")
+	p := &Push{Env: []string{"GIT_DIR=" + r.dir}}
+	for _, tt := range []struct {
+		old, new string
+		want     bool
+	}{
+		{first, second, true},
+		{second, third, true},
+		{first, third, false}, // an ancestor, but not a parent: merge-base's
+		{third, merge, true},
+		{side, merge, true}, // the second parent
+		{third, second, false},
+		{first, r.git(r.work, "rev-parse", "HEAD^{tree}"), false}, // not a commit
+	} {
+		if got := p.isParent(tt.old, tt.new); got != tt.want {
+			t.Errorf("isParent(%.7s, %.7s) = %v, want %v", tt.old, tt.new, got, tt.want)
+		}
+	}
+	// In a quarantine: the objects' directory is elsewhere, the
+	// repository's objects an alternate.
+	q := &Push{Env: []string{"GIT_DIR=/nonexistent", "GIT_OBJECT_DIRECTORY=/nonexistent/q", "GIT_ALTERNATE_OBJECT_DIRECTORIES=/nonexistent/a:" + filepath.Join(r.dir, "objects")}}
+	if !q.isParent(first, second) {
+		t.Error("isParent did not look in the alternate object directory")
+	}
+	r.srv("gc", "-q", "--prune=now")
+	if p.isParent(first, second) {
+		t.Error("isParent found a packed commit")
+	}
+}
+
+// TestClassifyWithoutGit: a one-commit fast-forward is classified without
+// starting git; anything else needs it.
+func TestClassifyWithoutGit(t *testing.T) {
+	r := newRepo(t)
+	first := r.git(r.work, "rev-parse", "HEAD")
+	second := r.commit("second")
+	third := r.commit("third")
+	r.git(r.work, "push", "-q", r.dir, "main")
+	p := &Push{Env: []string{"GIT_DIR=" + r.dir}}
+	const noGit = "/nonexistent/git"
+	if op, err := p.classify(noGit, "refs/heads/main", shim.RefUpdate{Old: second, New: third}); op != shim.RefFastForward || err != nil {
+		t.Errorf("classify(parent) = %v, %v; want a fast-forward", op, err)
+	}
+	if _, err := p.classify(noGit, "refs/heads/main", shim.RefUpdate{Old: first, New: third}); err == nil {
+		t.Error("classify(grandparent) did not need git")
+	}
+	if op, err := p.classify("git", "refs/heads/main", shim.RefUpdate{Old: first, New: third}); op != shim.RefFastForward || err != nil {
+		t.Errorf("classify(grandparent) with git = %v, %v; want a fast-forward", op, err)
+	}
+}
