@@ -15,8 +15,8 @@ type Access uint8
 const (
 	None   Access = iota // no access; a rule granting None blocks later rules
 	Read                 // fetch, clone, archive
-	Write                // Read, push new refs and fast-forwards
-	Force                // Write, and non-fast-forward updates and deletes
+	Write                // Read, push new refs and fast-forwards (not of tags)
+	Force                // Write, and non-fast-forward updates, deletes and tag moves
 	Create               // Force, and create the repository by pushing to it
 	Admin                // everything, and manage other users' keys over SSH
 )

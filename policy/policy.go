@@ -16,7 +16,8 @@
 //
 // Levels are ordered, each including the ones before it: none, read
 // (clone, fetch, archive), write (push new refs and fast-forwards), force
-// (also non-fast-forward updates and deletes), create (also create a
+// (also non-fast-forward updates, deletes, and any change to an existing
+// tag: see RefRewind), create (also create a
 // missing repository by pushing to it) and admin (also manage other
 // users' keys over SSH; see IsAdmin).
 //

@@ -8,11 +8,17 @@ type RefOp uint8
 
 // The ref operations a push may hold.
 const (
-	RefCreate      RefOp = iota + 1 // a new ref; needs write
-	RefFastForward                  // an update that keeps the old commit; needs write
-	RefRewind                       // a non-fast-forward update; needs force
+	RefCreate      RefOp = iota + 1 // a new ref, tags included; needs write
+	RefFastForward                  // an update that keeps the old commit, of a ref other than a tag; needs write
+	RefRewind                       // a non-fast-forward update, or any update of an existing tag; needs force
 	RefDelete                       // a deleted ref; needs force
 )
+
+// The pre-receive hook classifies updates (internal/hooks): as in
+// gitolite, which treats any change to an existing tag as a rewind ("+"),
+// it calls every update of an existing refs/tags/ ref RefRewind, even a
+// fast-forward. Moving a published tag rewrites history that others
+// have fetched, so it needs force; creating a tag needs write.
 
 var refOpNames = [...]string{
 	RefCreate:      "create",

@@ -14,8 +14,8 @@ type RefOp uint8
 // The ref operations a push may hold.
 const (
 	RefCreate      RefOp = iota + 1 // old is zero
-	RefFastForward                  // old is an ancestor of new
-	RefRewind                       // a non-fast-forward update
+	RefFastForward                  // old is an ancestor of new, and the ref is not a tag
+	RefRewind                       // a non-fast-forward update, or any update of an existing tag (refs/tags/)
 	RefDelete                       // new is zero
 )
 
@@ -32,7 +32,9 @@ type RefUpdate struct {
 // the push as a whole in Authorize.
 type RefAuthorizer interface {
 	// AuthorizeRef decides update u of the repository at path (as
-	// Authorize gets it). Decision.Rule may carry a reason for the log.
+	// Authorize gets it). u.Ref is the ref git will change: for a push
+	// to a symbolic ref, its target. Decision.Rule may carry a reason
+	// for the log.
 	AuthorizeRef(ctx context.Context, model UserModel, path string, u RefUpdate) (Decision, error)
 }
 

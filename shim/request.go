@@ -81,16 +81,14 @@ type Shim struct {
 	Root   string // repository root; every repository lies inside it
 	Git    string // absolute path of the git binary
 	Home   string // HOME for git (the ssh user's home)
-	// HooksPath is the hooks directory gitserver owns (see package
-	// internal/hooks): receive-pack runs with -c core.hooksPath=HooksPath,
-	// which no repository config can override, so that its pre-receive
-	// hook checks every pushed ref. Empty means receive-pack runs with
-	// the repository's own hooks and no per-ref checks.
-	HooksPath string
-	// Hooks, when set, returns the hooks directory for HooksPath; Plan
-	// calls it only for a push, so that reads never pay for it. It
-	// replaces HooksPath when it returns without error.
-	Hooks func() (string, error)
+	// Hooks returns the hooks directory gitserver owns (see package
+	// internal/hooks) for a push to the repository at dir: receive-pack
+	// runs with -c core.hooksPath=Hooks(dir), which no repository config
+	// can override, so that its pre-receive hook checks every pushed ref.
+	// Plan calls it only for a push, so that reads never pay for it; an
+	// error refuses the push. Nil means receive-pack runs with the
+	// repository's own hooks and no per-ref checks.
+	Hooks func(dir string) (string, error)
 	// Create, when set, creates the repository name at dir for user: a
 	// push to a missing repository creates it when the driver implements
 	// CreateAuthorizer and allows it. dir's parent lies inside Root.
@@ -159,7 +157,7 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return p, &ClientError{MsgDenied, err}
 	}
-	hooks, err := s.hooksPath(cmd.Verb)
+	hooks, err := s.hooksPath(cmd.Verb, p.Dir)
 	if err != nil {
 		return p, &ClientError{MsgUnavailable, fmt.Errorf("hooks directory (pushes are refused until it can be written): %w", err)}
 	}
@@ -168,13 +166,13 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	return p, nil
 }
 
-// hooksPath is the hooks directory receive-pack runs with; other verbs
-// run no hooks.
-func (s *Shim) hooksPath(verb string) (string, error) {
+// hooksPath is the hooks directory receive-pack runs with on dir; other
+// verbs run no hooks.
+func (s *Shim) hooksPath(verb, dir string) (string, error) {
 	if verb != ReceivePack || s.Hooks == nil {
-		return s.HooksPath, nil
+		return "", nil
 	}
-	return s.Hooks()
+	return s.Hooks(dir)
 }
 
 // repoDir checks that dir is a repository inside the root and returns its

@@ -111,7 +111,8 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 }
 
 // AuthorizeRef asks the policy about one pushed ref update: creating a
-// ref or fast-forwarding it needs write, rewinding or deleting it force.
+// ref or fast-forwarding it needs write, rewinding or deleting it force
+// (and the hook classifies any update of an existing tag as a rewind).
 func (d *Driver) AuthorizeRef(_ context.Context, m shim.UserModel, path string, u shim.RefUpdate) (shim.Decision, error) {
 	return d.decide(m, path, u.Ref, policy.RefOp(u.Op).Want())
 }

@@ -10,8 +10,10 @@
 // "-" matching the ref; gitserver's first matching rule decides. Translate
 // orders the rules so that reads, pushes and ref creation or fast-forward
 // get gitolite's answers, and warns where it cannot promise that (rewinds
-// after "-" rules, C for a group). Every line it cannot translate is
-// reported, never dropped silently.
+// after "-" rules, C for a group). Tags need no translation: like
+// gitolite, gitserver treats any change to an existing tag as a rewind,
+// so RW creates tags and only RW+ moves or deletes them. Every line it
+// cannot translate is reported, never dropped silently.
 package gitolite
 
 import (

@@ -29,7 +29,10 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 		create = policy.RefCreate
 		rewind = policy.RefRewind
 		delete = policy.RefDelete
-		mkrepo = policy.RefOp(101) // create the repository by pushing
+		// Any change to an existing tag, fast-forward or not: the hook
+		// classifies it a rewind, as gitolite does ("+").
+		tagmove = policy.RefRewind
+		mkrepo  = policy.RefOp(101) // create the repository by pushing
 	)
 	// Answers per gitolite's documented rules.
 	for _, tt := range []struct {
@@ -74,6 +77,16 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 		{"alice", "baz", "", "refs/heads/main", ff, true},
 		{"alice", "baz", "", "refs/heads/main", rewind, false},
 		{"alice", "qux", "", "", read, false},
+		// Tags: RW creates them, only RW+ moves or deletes them.
+		{"bob", "rel", "", "refs/tags/v1", create, true},
+		{"bob", "rel", "", "refs/tags/v1", tagmove, false},
+		{"bob", "rel", "", "refs/tags/v1", delete, false},
+		{"bob", "rel", "", "refs/tags/x1", create, false},
+		{"bob", "rel", "", "refs/heads/master", ff, true},
+		{"alice", "rel", "", "refs/tags/v1", create, true},
+		{"alice", "rel", "", "refs/tags/v1", tagmove, true},
+		{"alice", "rel", "", "refs/tags/x1", delete, true},
+		{"alice", "rel", "", "refs/heads/master", ff, false},
 		{"alice", "nothere", "", "", read, false},
 	} {
 		q := policy.Request{User: tt.user, Repo: tt.repo, Creator: tt.creator, Ref: tt.ref}

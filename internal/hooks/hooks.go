@@ -1,23 +1,48 @@
-// Package hooks writes the git hooks directory that gitserver owns.
+// Package hooks writes the git hooks directory that gitserver owns, and
+// runs gitserver's pre-receive check.
 //
 // receive-pack runs as "git -c core.hooksPath=DIR receive-pack REPO" (see
 // shim.Shim.HooksPath), where DIR is the directory this package keeps:
-// one small script per hook git runs during a push, each of which execs
-// "gitserver --config FILE hook NAME". The pre-receive hook checks every
-// pushed ref update against the policy; every hook then runs the
-// repository's own hook of the same name, if there is one, so admins
-// keep theirs.
+// one small script per hook git runs during a push (Names). Only the
+// pre-receive script starts gitserver ("gitserver --config FILE hook
+// pre-receive"), which checks every pushed ref update against the driver
+// and then runs the repository's own pre-receive (Push.Run). Every other
+// script is a few lines of sh that exec the repository's own hook of the
+// same name when it is an executable file, and otherwise exit 0: a push
+// starts gitserver once, and admins keep their hooks. A push to a
+// repository that has none of those hooks runs DIR/pre-receive-only
+// instead, which holds the pre-receive script alone (For): git then
+// starts no process but gitserver's.
+//
+// A repository's hook is GIT_DIR/hooks/NAME (GIT_DIR "." when unset;
+// git runs hooks in the repository), run with git's arguments, input and
+// environment. It is never looked up in PATH: a relative path is run as
+// "./PATH".
 //
 // # Security
 //
 // A configuration given with -c on git's command line beats every config
 // file, so neither a repository's config (set by an admin by mistake) nor
 // anything a client pushes can point git at other hooks. The scripts name
-// the gitserver binary and config file by absolute path and are written
-// mode 0755 in a directory of mode 0755, by whoever runs Ensure (root at
-// init, or the ssh user): nobody else can change them. Ensure rewrites a
-// script whose content is not what it should be, atomically, and refuses
-// a directory or script that group or others may write.
+// the gitserver binary and config file by absolute path, quoted for sh,
+// and are written mode 0755 in a directory of mode 0755, by whoever runs
+// Ensure (root at init, or the ssh user): nobody else can change them.
+// Ensure rewrites a script whose content is not what it should be,
+// atomically, and refuses a directory or script that group or others may
+// write.
+//
+// The pre-receive check decides each update on the ref git will change.
+// A symbolic ref in a bare repository (refs/heads/master holding "ref:
+// refs/heads/main") makes git write its target, so the check follows it:
+// it reads the loose ref files (a symbolic ref is never packed) through
+// an os.Root, so never outside the repository, or asks git when the
+// repository uses another ref backend. It refuses an update through a
+// symbolic ref to a name outside refs/, to a ref that does not exist, or
+// in a chain longer than git follows, and one it cannot resolve (a
+// symlink out of the repository, say). Any change to an existing tag is
+// classified a rewind, as gitolite does, so it needs force; merge-base
+// classifies the other updates with replace refs off, so a pushed
+// refs/replace/ ref cannot dress a rewind as a fast-forward.
 package hooks
 
 import (
@@ -38,13 +63,24 @@ var Names = []string{"pre-receive", "update", "post-receive", "post-update", "re
 // Dir is the hooks directory inside gitserver's data directory.
 func Dir(dataDir string) string { return filepath.Join(dataDir, "hooks") }
 
-// Script returns the text of the hook name that runs bin with config.
+// Script returns the text of the hook name: for pre-receive, a script
+// that runs bin with config; for every other hook, one that runs only
+// the repository's own hook.
 func Script(bin, config, name string) string {
+	if name == "pre-receive" {
+		return "#!/bin/sh\n" +
+			"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
+			"# the repository's own hooks/pre-receive if it is executable. Rewritten\n" +
+			"# when it differs; do not edit.\n" +
+			"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook pre-receive \"$@\"\n"
+	}
 	return "#!/bin/sh\n" +
-		"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
-		"# the repository's own hooks/" + name + " if it is executable. Rewritten when\n" +
-		"# it differs; do not edit.\n" +
-		"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook " + name + " \"$@\"\n"
+		"# Written by gitserver: runs the repository's own hook of this name if it\n" +
+		"# is an executable file. Rewritten when it differs; do not edit.\n" +
+		"h=${GIT_DIR:-.}/hooks/" + shQuote(name) + "\n" +
+		"case $h in /*) ;; *) h=./$h ;; esac\n" +
+		"if [ -f \"$h\" ] && [ -x \"$h\" ]; then exec \"$h\" \"$@\"; fi\n" +
+		"exit 0\n"
 }
 
 // shQuote quotes s for sh: single quotes, each ' written as '\”.
@@ -69,7 +105,40 @@ func Ensure(dir, bin, config string) (string, error) {
 			return "", err
 		}
 	}
+	only := filepath.Join(dir, checkOnly)
+	if err := os.Mkdir(only, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("hooks: %w", err)
+	}
+	if err := checkMode(only, true); err != nil {
+		return "", err
+	}
+	if err := ensureScript(filepath.Join(only, "pre-receive"), Script(bin, config, "pre-receive")); err != nil {
+		return "", err
+	}
 	return dir, nil
+}
+
+// checkOnly is the directory, inside the hooks directory, that holds the
+// pre-receive script alone (see For).
+const checkOnly = "pre-receive-only"
+
+// For returns the hooks directory for a push to the repository at repo:
+// dir, which Ensure wrote, or, when the repository has no hook that
+// dir's sh scripts would look for (none of Names but pre-receive exists
+// in repo/hooks, in any form), dir's directory that holds only the
+// pre-receive script, so that git starts no process for those hooks. A
+// hook added to the repository while a push runs may be missed by that
+// push; an error other than "does not exist" counts as a hook.
+func For(dir, repo string) string {
+	for _, name := range Names {
+		if name == "pre-receive" {
+			continue // in both directories
+		}
+		if _, err := os.Lstat(filepath.Join(repo, "hooks", name)); !errors.Is(err, fs.ErrNotExist) {
+			return dir
+		}
+	}
+	return filepath.Join(dir, checkOnly)
 }
 
 // ensureScript writes body to path unless it already holds exactly that.
@@ -125,14 +194,23 @@ func Check(dir string) error {
 	if err := checkMode(dir, true); err != nil {
 		return err
 	}
-	for _, name := range Names {
-		p := filepath.Join(dir, name)
+	only := filepath.Join(dir, checkOnly)
+	for _, p := range append(paths(dir, Names), only, filepath.Join(only, "pre-receive")) {
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err := checkMode(p, false); err != nil {
+		if err := checkMode(p, p == only); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// paths joins dir and each name.
+func paths(dir string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,9 +29,16 @@ func TestEnsureWritesAndRewrites(t *testing.T) {
 		t.Fatalf("pre-receive:\n%s", body)
 	}
 	// The quoting is sh's: the script runs what it names.
-	out, err := exec.Command("sh", "-n", filepath.Join(dir, "pre-receive")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("sh -n: %v %s", err, out)
+	for _, name := range Names {
+		out, err := exec.Command("sh", "-n", filepath.Join(dir, name)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh -n %s: %v %s", name, err, out)
+		}
+		// Only pre-receive starts gitserver.
+		body, _ := os.ReadFile(filepath.Join(dir, name))
+		if got := strings.Contains(string(body), "gitserver'"); got != (name == "pre-receive") {
+			t.Errorf("%s names the binary: %v, want %v:\n%s", name, got, name == "pre-receive", body)
+		}
 	}
 }
 
@@ -69,5 +77,203 @@ func TestCheck(t *testing.T) {
 	}
 	if err := Check(dir); err == nil {
 		t.Error("Check accepted a world-writable hook")
+	}
+	os.Chmod(filepath.Join(dir, Names[0]), 0o755)
+	for _, p := range []string{filepath.Join(dir, checkOnly, "pre-receive"), filepath.Join(dir, checkOnly)} {
+		os.Chmod(p, 0o777)
+		if err := Check(dir); err == nil {
+			t.Errorf("Check accepted a world-writable %s", p)
+		}
+		os.Chmod(p, 0o755)
+	}
+}
+
+// TestChainScript runs the script of a hook other than pre-receive with
+// sh, as git would, in the repository layouts git may give it.
+func TestChainScript(t *testing.T) {
+	const echo = "#!/bin/sh\necho \"args: $*\"\necho \"stdin: $(cat)\"\nexit 3\n"
+	for _, tt := range []struct {
+		name   string
+		gitDir string // GIT_DIR relative to the run's directory; "unset" for none
+		cwd    string // the run's directory, relative to base
+		setup  func(t *testing.T, hooks string)
+		want   string // output
+		code   int
+	}{
+		{"none", ".", "repo", nil, "", 0},
+		{"executable", ".", "repo", writeExec("update", echo), "args: a b\nstdin: in\n", 3},
+		{"GIT_DIR unset", "unset", "repo", writeExec("update", echo), "args: a b\nstdin: in\n", 3},
+		{"GIT_DIR empty", "", "repo", writeExec("update", echo), "args: a b\nstdin: in\n", 3},
+		{"GIT_DIR absolute", "ABS", "", writeExec("update", echo), "args: a b\nstdin: in\n", 3},
+		{"GIT_DIR relative like a flag", "-repo", "", writeExec("update", echo), "args: a b\nstdin: in\n", 3},
+		{"not executable", ".", "repo", writeMode("update", echo, 0o644), "", 0},
+		{"directory", ".", "repo", func(t *testing.T, h string) { os.Mkdir(filepath.Join(h, "update"), 0o755) }, "", 0},
+		{"symlink to an executable", ".", "repo", func(t *testing.T, h string) {
+			writeExec("real", echo)(t, h)
+			os.Symlink("real", filepath.Join(h, "update"))
+		}, "args: a b\nstdin: in\n", 3},
+		{"dangling symlink", ".", "repo", func(t *testing.T, h string) { os.Symlink("nothere", filepath.Join(h, "update")) }, "", 0},
+		{"another hook's name", ".", "repo", writeExec("post-update", echo), "", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			dirName := "repo"
+			if tt.gitDir == "-repo" {
+				dirName = "-repo"
+			}
+			gitDir := filepath.Join(base, dirName)
+			hooks := filepath.Join(gitDir, "hooks")
+			if err := os.MkdirAll(hooks, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// An "update" in PATH must never run.
+			bin := filepath.Join(base, "bin")
+			os.Mkdir(bin, 0o755)
+			mark := filepath.Join(base, "from-path")
+			writeExec("update", "#!/bin/sh\ntouch "+mark+"\n")(t, bin)
+			if tt.setup != nil {
+				tt.setup(t, hooks)
+			}
+			script := filepath.Join(base, "script")
+			if err := os.WriteFile(script, []byte(Script("/g", "/c", "update")), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("sh", script, "a", "b")
+			cmd.Dir = filepath.Join(base, tt.cwd)
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+			switch tt.gitDir {
+			case "unset":
+			case "ABS":
+				cmd.Env = append(cmd.Env, "GIT_DIR="+gitDir)
+			default:
+				cmd.Env = append(cmd.Env, "GIT_DIR="+tt.gitDir)
+			}
+			cmd.Stdin = strings.NewReader("in")
+			out, err := cmd.Output()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want || code != tt.code {
+				t.Errorf("update script = %q, exit %d; want %q, exit %d", out, code, tt.want, tt.code)
+			}
+			if _, err := os.Stat(mark); err == nil {
+				t.Error("the script ran an update hook found in PATH")
+			}
+		})
+	}
+}
+
+// writeExec returns a setup that writes an executable file name into a
+// directory.
+func writeExec(name, body string) func(*testing.T, string) {
+	return writeMode(name, body, 0o755)
+}
+
+func writeMode(name, body string, mode os.FileMode) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestScriptsInPush pushes through the scripts with real git: with no
+// repository hooks, a push of many refs works (git ignores SIGPIPE from
+// hooks that do not read their input); with them, each runs with git's
+// arguments and input.
+func TestScriptsInPush(t *testing.T) {
+	r := newRepo(t)
+	// /bin/true stands for gitserver: the pre-receive check allows.
+	dir, err := Ensure(filepath.Join(t.TempDir(), "hooks"), "/bin/true", "/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.srv("config", "core.hooksPath", dir)
+	// More than a pipe holds (64 KiB) of post-receive and
+	// reference-transaction input, none of it read: 120 refs of 700
+	// bytes (few refs: git runs the update script for each).
+	long := strings.Repeat("d", 200) + "/" + strings.Repeat("e", 200) + "/" + strings.Repeat("f", 200)
+	var refs []string
+	for i := range 120 {
+		refs = append(refs, fmt.Sprintf("HEAD:refs/heads/%s/%03d", long, i))
+	}
+	r.git(r.work, append([]string{"push", "-q", r.dir}, refs...)...)
+	if got := r.srv("rev-parse", "refs/heads/"+long+"/119"); got != r.git(r.work, "rev-parse", "HEAD") {
+		t.Fatalf("the last branch is at %s", got)
+	}
+
+	out := filepath.Join(t.TempDir(), "ran")
+	for _, name := range []string{"update", "post-receive", "post-update", "reference-transaction"} {
+		r.writeHook(name, "#!/bin/sh\n{ echo \""+name+" $*\"; cat; } >> "+out+"\n")
+	}
+	old := r.git(r.work, "rev-parse", "HEAD")
+	next := r.commit("second")
+	r.git(r.work, "push", "-q", r.dir, "main")
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := old + " " + next + " refs/heads/main"
+	for _, want := range []string{
+		"update refs/heads/main " + old + " " + next + "\n",
+		"post-receive \n" + line + "\n",
+		"post-update refs/heads/main\n",
+		"reference-transaction prepared\n" + line + "\n",
+		"reference-transaction committed\n" + line + "\n",
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("repository hooks' record lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestFor: a repository without hooks of its own pushes through the
+// directory that holds pre-receive alone, and git runs it there; any
+// other hook, in any form, brings back the whole directory.
+func TestFor(t *testing.T) {
+	base := t.TempDir()
+	mark := filepath.Join(base, "checked")
+	bin := filepath.Join(base, "gitserver")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$*\" >> "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Ensure(filepath.Join(base, "hooks"), bin, "/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := filepath.Join(dir, checkOnly)
+	entries, err := os.ReadDir(only)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "pre-receive" {
+		t.Fatalf("%s holds %v, %v; want pre-receive alone", only, entries, err)
+	}
+	r := newRepo(t) // git init: sample hooks only
+	r.writeHook("pre-receive", "#!/bin/sh\nexit 0\n")
+	if got := For(dir, r.dir); got != only {
+		t.Fatalf("For(repository with pre-receive only) = %s, want %s", got, only)
+	}
+	r.srv("config", "core.hooksPath", For(dir, r.dir))
+	r.commit("second")
+	r.git(r.work, "push", "-q", r.dir, "main")
+	if got, err := os.ReadFile(mark); err != nil || string(got) != "--config /c hook pre-receive\n" {
+		t.Fatalf("the check ran as %q, %v", got, err)
+	}
+	for _, name := range Names[1:] {
+		for _, create := range []func(p string) error{
+			func(p string) error { return os.WriteFile(p, nil, 0o644) }, // not even executable
+			func(p string) error { return os.Symlink("nothere", p) },
+		} {
+			p := filepath.Join(r.dir, "hooks", name)
+			if err := create(p); err != nil {
+				t.Fatal(err)
+			}
+			if got := For(dir, r.dir); got != dir {
+				t.Errorf("For(repository with hooks/%s) = %s, want %s", name, got, dir)
+			}
+			os.Remove(p)
+		}
 	}
 }

@@ -30,7 +30,11 @@ func TestParseCall(t *testing.T) {
 			Call{filepath.Join(wd, "rel.toml"), "authorized-keys", []string{"git", "ssh-ed25519", "AAAA"}}},
 		{[]string{"--config", "/c", "shell", "--user", "alice", "--key", "SHA256:x"}, "", true,
 			Call{"/c", "shell", []string{"alice", "SHA256:x"}}},
+		{[]string{"--config", "/c", "hook", "pre-receive"}, "", true,
+			Call{"/c", "hook", []string{"pre-receive"}}},
 		// Anything else is the full parser's.
+		{[]string{"--config", "/c", "hook", "post-receive"}, "", false, Call{}},
+		{[]string{"--config", "/c", "hook", "pre-receive", "x"}, "", false, Call{}},
 		{[]string{"authorized-keys", "git", "ssh-ed25519"}, "", false, Call{}},
 		{[]string{"authorized-keys", "git", "--help", "AAAA"}, "", false, Call{}},
 		{[]string{"authorized-keys", "", "ssh-ed25519", "AAAA"}, "", false, Call{}},

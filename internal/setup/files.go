@@ -16,13 +16,39 @@ import (
 )
 
 // EnsureHooks writes gitserver's hooks directory for this program and
-// config and returns it, for the shim's HooksPath.
+// config and returns it.
 func (a *App) EnsureHooks() (string, error) {
 	bin, err := exe.Self()
 	if err != nil {
 		return "", err
 	}
 	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
+}
+
+// HooksFor is the shim's Hooks: the hooks directory for a push to the
+// repository at repo (hooks.For), written first if need be. With ensured,
+// the directory is taken as written (serve writes it once at start).
+func (a *App) HooksFor(ensured string) func(repo string) (string, error) {
+	return func(repo string) (string, error) {
+		dir := ensured
+		if dir == "" {
+			var err error
+			if dir, err = a.EnsureHooks(); err != nil {
+				return "", err
+			}
+		}
+		return hooks.For(dir, repo), nil
+	}
+}
+
+// HooksPath is EnsureHooks for the shim's HooksPath: it returns which
+// hooks directory a push to a repository runs (hooks.For).
+func (a *App) HooksPath() (func(repo string) string, error) {
+	dir, err := a.EnsureHooks()
+	if err != nil {
+		return nil, err
+	}
+	return func(repo string) string { return hooks.For(dir, repo) }, nil
 }
 
 // CreateBareRepo is what 'gitserver repos create' runs: git init --bare,

@@ -8,7 +8,7 @@ import (
 
 // Shim is the request pipeline for driver d with this config: the one
 // 'gitserver shell' and 'gitserver serve' both serve every request with.
-// The hooks directory is written at the first push (Shim.Hooks), repos
+// The hooks directory is written at a push (Shim.Hooks), repos
 // are created on push as 'repos create' makes them, built-in commands run
 // with package internal/builtin, and request lines go to log.
 func (a *App) Shim(d shim.Driver, log hclog.Logger) (*shim.Shim, error) {
@@ -21,7 +21,7 @@ func (a *App) Shim(d shim.Driver, log hclog.Logger) (*shim.Shim, error) {
 		Root:    a.Cfg.Repos,
 		Git:     git,
 		Home:    a.Owner.Home,
-		Hooks:   a.EnsureHooks,
+		Hooks:   a.HooksFor(""),
 		Create:  a.CreateOnPush(git),
 		Builtin: builtin.Run,
 		Log:     log,

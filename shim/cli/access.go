@@ -17,7 +17,7 @@ type AccessCmd struct {
 	User  string `arg:"" help:"User name." placeholder:"USER"`
 	Repo  string `arg:"" help:"Repository, as a client would name it (owner/repo, /owner/repo.git)." placeholder:"REPO"`
 	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,admin" help:"Access wanted: read (clone, fetch, archive), write (push, fast-forward), force (rewind, delete), create (create by pushing) or admin. Default read."`
-	Ref   string `help:"Decide one pushed ref update (write: create or fast-forward, force: rewind or delete); a bare name is a branch." placeholder:"REF"`
+	Ref   string `help:"Decide one pushed ref update (write: create, or fast-forward a branch; force: rewind, delete, or move a tag); a bare name is a branch." placeholder:"REF"`
 }
 
 // Validate refuses --ref with a level that no ref update needs.
@@ -79,4 +79,11 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+func verdict(allow bool) string {
+	if allow {
+		return "allow"
+	}
+	return "deny"
 }

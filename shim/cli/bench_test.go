@@ -285,6 +285,44 @@ func BenchmarkLsRemote(b *testing.B) {
 	alternate(b, vs)
 }
 
+// BenchmarkPush pushes one commit (a fast-forward of an existing branch)
+// through one real sshd two ways: gitserver, whose pre-receive hook
+// checks the ref against the policy, and, as the baseline, git-shell
+// behind a plain authorized_keys file, which runs no hooks. Both push to
+// the same repository from the same clone, in turn; the commit is made
+// before the clock starts.
+//
+//	go test ./cmd/gitserver/cli -run XXX -bench 'Push$' -benchtime 40x
+func BenchmarkPush(b *testing.B) {
+	s := newBenchServer(b)
+	alice := s.client
+	s.admin("", "repos", "create", "team/app")
+	repo := filepath.Join(s.repos, "team/app.git")
+	seedRefs(b, repo, 20)
+	work := filepath.Join(alice.home, "work")
+	alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", work)
+	alice.mustGit(work, "checkout", "-q", "b0")
+	n := 0
+	push := func(url string) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			n++
+			writeFile(b, filepath.Join(work, "f"), fmt.Sprintf("%d\n", n))
+			alice.mustGit(work, "commit", "-q", "-a", "-m", fmt.Sprint(n))
+			c := exec.Command("git", "push", "-q", url, "HEAD:refs/heads/b0")
+			c.Dir, c.Env = work, alice.env()
+			return c
+		}
+	}
+	vs := []*variant{
+		{name: "git-shell", cmd: push("root@gitshell:" + repo)},
+		{name: "gitserver", cmd: push("root@gitsrv:team/app.git")},
+	}
+	alternate(b, vs)
+	if log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log")); !strings.Contains(string(log), "ref=refs/heads/b0 op=update decision=allow") {
+		b.Fatalf("gitserver's pushes were not checked:\n%s", log)
+	}
+}
+
 // benchServer is one sshd serving gitserver on its first port and, on a
 // second port, git-shell behind a plain authorized_keys file; one client
 // key. One sshd for both, so that the comparison is of the two ways only,

@@ -9,20 +9,24 @@ import (
 
 // fastPath runs the two commands sshd starts, in exactly the argument
 // shapes gitserver itself writes for sshd (sshd-config's
-// AuthorizedKeysCommand line, authorized-keys' forced command), without
-// building the whole kong CLI: sshd runs authorized-keys twice per login
-// and shell once, and kong's reflection over every command costs about
-// half a millisecond each time. Any other shape, --help included, goes
-// through kong, which accepts these same shapes with the same meaning.
+// AuthorizedKeysCommand line, authorized-keys' forced command), and the
+// pre-receive hook, without building the whole kong CLI: sshd runs
+// authorized-keys twice per login and shell once, and kong's reflection
+// over every command costs about half a millisecond each time. Any other
+// shape, --help included, goes through kong, which accepts these same
+// shapes with the same meaning.
 func fastPath(e *env, args []string) (code int, ok bool) {
 	call, ok := setup.ParseCall(args, e.getenv)
 	if !ok {
 		return 0, false
 	}
 	var cmd interface{ Run(*CLI, *env) error }
-	if call.Name == "authorized-keys" {
+	switch call.Name {
+	case "authorized-keys":
 		cmd = &AuthorizedKeysCmd{User: call.Args[0], KeyType: call.Args[1], Key: call.Args[2]}
-	} else {
+	case "hook":
+		cmd = &HookCmd{Name: call.Args[0]}
+	default:
 		cmd = &ShellCmd{User: call.Args[0], Key: call.Args[1]}
 	}
 	return exitCode(e, cmd.Run(&CLI{Config: call.Config}, e)), true

@@ -165,3 +165,94 @@ func TestPushHooksNotBypassed(t *testing.T) {
 		t.Fatalf("hooks/pre-receive: %v %v", err, fi)
 	}
 }
+
+// TestPushSymrefsAndTags pushes through sshd to symbolic refs, decided on
+// the ref git changes, and to tags, which write may create but only
+// force may move or delete.
+func TestPushSymrefsAndTags(t *testing.T) {
+	s, bob, carol, work := pushRefsSetup(t)
+	// An alias in bob's own namespace (where he has force) for a branch
+	// he may not write, and one for main, which he may.
+	s.serverGit("team/app", "branch", "release", "main")
+	s.serverGit("team/app", "symbolic-ref", "refs/heads/bob/release", "refs/heads/release")
+	s.serverGit("team/app", "symbolic-ref", "refs/heads/trunk", "refs/heads/main")
+	commit(t, bob, work, "s1.txt")
+	out, err := bob.git(work, "push", "-q", "origin", "HEAD:refs/heads/bob/release")
+	if err == nil || !strings.Contains(out, "gitserver: refs/heads/bob/release -> refs/heads/release: update refused (needs write access to this ref)") {
+		t.Fatalf("bob pushed through an alias of release: %v\n%s", err, out)
+	}
+	bob.mustGit(work, "push", "-q", "origin", "HEAD:refs/heads/trunk")
+	if got, want := s.serverGit("team/app", "rev-parse", "main"), strings.TrimSpace(bob.mustGit(work, "rev-parse", "HEAD")); got != want {
+		t.Fatalf("a push to trunk left main at %s, want %s", got, want)
+	}
+
+	// Tags: bob (write on v*) creates, but neither moves, even forward,
+	// nor deletes; carol (force) does both.
+	bob.mustGit(work, "tag", "v2.0")
+	bob.mustGit(work, "push", "-q", "origin", "v2.0")
+	commit(t, bob, work, "s2.txt")
+	bob.mustGit(work, "push", "-q", "origin", "HEAD:main")
+	bob.mustGit(work, "tag", "-f", "v2.0")
+	for _, tt := range []struct{ args, msg string }{
+		{"-f origin v2.0", "gitserver: refs/tags/v2.0: tag move refused (needs force access to this ref)"},
+		{"origin :refs/tags/v2.0", "gitserver: refs/tags/v2.0: delete refused (needs force access to this ref)"},
+	} {
+		out, err := bob.git(work, append([]string{"push", "-q"}, strings.Fields(tt.args)...)...)
+		if err == nil || !strings.Contains(out, tt.msg) {
+			t.Errorf("bob: push %s: %v, want %q:\n%s", tt.args, err, tt.msg, out)
+		}
+	}
+	cw := filepath.Join(carol.home, "tags")
+	carol.mustGit(carol.home, "clone", "-q", "root@gitsrv:team/app.git", cw)
+	carol.mustGit(cw, "tag", "-f", "v2.0", "main")
+	carol.mustGit(cw, "push", "-q", "-f", "origin", "v2.0")
+	if got, want := s.serverGit("team/app", "rev-parse", "v2.0"), s.serverGit("team/app", "rev-parse", "main"); got != want {
+		t.Errorf("carol's tag move: v2.0 at %s, want %s", got, want)
+	}
+	carol.mustGit(cw, "push", "-q", "origin", ":refs/tags/v2.0")
+	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
+	for _, want := range []string{
+		"ref=refs/heads/bob/release op=update decision=deny rule=" + filepath.Join(s.dir, "policy.toml") + ":19 target=refs/heads/release",
+		"ref=refs/tags/v2.0 op=\"tag move\" decision=deny",
+	} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestPushRunsRepositoryHooks: with gitserver's hooks, a repository's own
+// hooks still run, with git's arguments and input: pre-receive after the
+// check (and not when it refuses), update, post-receive, post-update.
+func TestPushRunsRepositoryHooks(t *testing.T) {
+	s, bob, _, work := pushRefsSetup(t)
+	// Without repository hooks (a fresh repository has only samples).
+	commit(t, bob, work, "plain.txt")
+	bob.mustGit(work, "push", "-q", "origin", "main")
+
+	rec := filepath.Join(s.dir, "hooks-ran")
+	for _, name := range []string{"pre-receive", "update", "post-receive", "post-update"} {
+		hook := filepath.Join(s.repos, "team/app.git/hooks", name)
+		writeFile(t, hook, "#!/bin/sh\n{ echo \""+name+" $*\"; cat; } >> "+rec+"\n")
+		os.Chmod(hook, 0o755)
+	}
+	if out, err := bob.git(work, "push", "-q", "origin", "main:feature"); err == nil {
+		t.Fatalf("bob created feature:\n%s", out)
+	}
+	if got, err := os.ReadFile(rec); err == nil {
+		t.Fatalf("repository hooks ran for a push the check refused:\n%s", got)
+	}
+	old := strings.TrimSpace(bob.mustGit(work, "rev-parse", "HEAD"))
+	commit(t, bob, work, "hooked.txt")
+	next := strings.TrimSpace(bob.mustGit(work, "rev-parse", "HEAD"))
+	bob.mustGit(work, "push", "-q", "origin", "main")
+	got, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := old + " " + next + " refs/heads/main\n"
+	want := "pre-receive \n" + line + "update refs/heads/main " + old + " " + next + "\n" + "post-receive \n" + line + "post-update refs/heads/main\n"
+	if string(got) != want {
+		t.Errorf("repository hooks ran as:\n%s\nwant:\n%s", got, want)
+	}
+}

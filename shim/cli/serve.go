@@ -265,10 +265,11 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 		return nil, err
 	}
 	// Written once at start (and at each reload), not at every push.
-	if sh.HooksPath, err = a.EnsureHooks(); err != nil {
+	hooksDir, err := a.EnsureHooks()
+	if err != nil {
 		return nil, err
 	}
-	sh.Hooks = nil
+	sh.Hooks = a.HooksFor(hooksDir)
 	hks, err := listener.LoadHostKeys(a.Cfg.HostKeys())
 	if err != nil {
 		return nil, err
