@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -98,7 +99,7 @@ func (s *site) log() string {
 }
 
 // testKey is the i-th test key: an ed25519 public key made of 32 fixed
-// bytes, in the form keys.Offered accepts. Never a real key; never use it
+// bytes, as sshkey.ParseKey accepts it. Never a real key; never use it
 // anywhere else.
 func testKey(t *testing.T, i byte) keys.Key {
 	t.Helper()
@@ -107,7 +108,7 @@ func testKey(t *testing.T, i byte) keys.Key {
 		blob = binary.BigEndian.AppendUint32(blob, uint32(len(f)))
 		blob = append(blob, f...)
 	}
-	k, err := keys.Offered("ssh-ed25519", base64.StdEncoding.EncodeToString(blob))
+	k, err := sshkey.ParseKey("ssh-ed25519", base64.StdEncoding.EncodeToString(blob))
 	if err != nil {
 		t.Fatal(err)
 	}

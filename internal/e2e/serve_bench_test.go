@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"crypto/rand"
@@ -113,7 +113,7 @@ func (v *serveVsSSHD) git(args ...string) func() *exec.Cmd {
 
 // BenchmarkServeLsRemote: git ls-remote latency, serve vs OpenSSH+shell.
 //
-//	go test ./shim/cli -run XXX -bench ServeLsRemote -benchtime 50x
+//	go test ./internal/e2e -run XXX -bench ServeLsRemote -benchtime 50x
 func BenchmarkServeLsRemote(b *testing.B) {
 	v := newServeVsSSHD(b)
 	v.sshd.admin("", "repos", "create", "team/app")
@@ -128,7 +128,7 @@ func BenchmarkServeLsRemote(b *testing.B) {
 // BenchmarkServeClone: bare clone of a packed ~128 MB repository, serve
 // vs OpenSSH+shell; reports MB/s medians and their ratio.
 //
-//	go test ./shim/cli -run XXX -bench ServeClone -benchtime 9x
+//	go test ./internal/e2e -run XXX -bench ServeClone -benchtime 9x
 func BenchmarkServeClone(b *testing.B) {
 	v := newServeVsSSHD(b)
 	big := benchBigRepo(b, 128<<20)
@@ -173,7 +173,7 @@ func dirSize(b *testing.B, dir string) int64 {
 // BenchmarkServeConcurrentClones runs 200 clones at once from one host
 // against serve, and reports failures (want 0) and the wall time.
 //
-//	go test ./shim/cli -run XXX -bench ServeConcurrentClones -benchtime 1x
+//	go test ./internal/e2e -run XXX -bench ServeConcurrentClones -benchtime 1x
 func BenchmarkServeConcurrentClones(b *testing.B) {
 	s := newServed(b, "")
 	alice := s.client("alice", true)
@@ -210,7 +210,7 @@ func BenchmarkServeConcurrentClones(b *testing.B) {
 // (version exchange done, then silent) and authenticated (x/crypto client,
 // no session), and reports serve's resident memory per connection.
 //
-//	go test ./shim/cli -run XXX -bench ServeIdleMemory -benchtime 1x
+//	go test ./internal/e2e -run XXX -bench ServeIdleMemory -benchtime 1x
 func BenchmarkServeIdleMemory(b *testing.B) {
 	const n = 500
 	s := newServed(b, fmt.Sprintf("max_startups = %d\nper_source_max_startups = %d\n", n+10, n+10))

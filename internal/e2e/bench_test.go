@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -161,7 +161,7 @@ func median(d []time.Duration) time.Duration {
 // everything gitserver links, so that what is start-up of a Go program
 // this size and what is gitserver's own work can be told apart.
 //
-//	go test ./shim/cli -run XXX -bench AuthorizedKeys -benchtime 300x
+//	go test ./internal/e2e -run XXX -bench AuthorizedKeys -benchtime 300x
 func BenchmarkAuthorizedKeys(b *testing.B) {
 	bin := buildBinary(b)
 	hello := helloBinary(b)
@@ -196,7 +196,7 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 // checks, as every request does, that the key is still the user's, that
 // the user still exists and what the policy says now.
 //
-//	go test ./shim/cli -run XXX -bench 'Shell$' -benchtime 300x
+//	go test ./internal/e2e -run XXX -bench 'Shell$' -benchtime 300x
 func BenchmarkShell(b *testing.B) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
@@ -263,7 +263,7 @@ func seedRefs(b *testing.B, repo string, n int) {
 // gitserver (AuthorizedKeysCommand + forced shell) and, as the baseline,
 // git-shell behind a plain authorized_keys file.
 //
-//	go test ./shim/cli -run XXX -bench LsRemote -benchtime 100x
+//	go test ./internal/e2e -run XXX -bench LsRemote -benchtime 100x
 func BenchmarkLsRemote(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client

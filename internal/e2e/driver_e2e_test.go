@@ -1,8 +1,8 @@
-package cli
+package e2e
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -153,9 +153,11 @@ func TestCheckRefusesWritableDriver(t *testing.T) {
 	cfg := filepath.Join(dir, "config.toml")
 	writeFile(t, cfg, fmt.Sprintf("repos = %q\ndata_dir = %q\ndriver = \"exec\"\n[drivers.exec]\ncommand = [%q]\n", dir, dir, drv))
 	var out, errb bytes.Buffer
-	e := &env{strings.NewReader(""), &out, &errb, func(string) string { return "" }, context.Background()}
-	if code := run(e, []string{"--config", cfg, "check"}); code != 1 {
-		t.Errorf("check exit = %d, want 1\n%s%s", code, out.String(), errb.String())
+	cmd := exec.Command(buildBinary(t), "--config", cfg, "check")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	var ee *exec.ExitError
+	if err := cmd.Run(); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("check: %v, want exit 1\n%s%s", err, out.String(), errb.String())
 	}
 	for _, want := range []string{"execdriver: command: " + drv + ": " + open + " has mode 0777: group or others can write it", "hint: install the driver as root"} {
 		if !strings.Contains(out.String(), want) {

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // exec driver running the seed-API Python example, alternating the two in
 // one run; it reports each median and the ratio.
 //
-//	go test ./shim/cli -run XXX -bench DriverLoginClone -benchtime 50x
+//	go test ./internal/e2e -run XXX -bench DriverLoginClone -benchtime 50x
 func BenchmarkDriverLoginClone(b *testing.B) {
 	py := installPythonDriver(b)
 	file := newDriverBenchServer(b)
