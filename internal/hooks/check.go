@@ -132,7 +132,7 @@ func (p *Push) Check(ctx context.Context, d shim.Driver, git string) int {
 	for _, u := range updates {
 		allow, err := c.decide(u)
 		if err != nil {
-			return c.fail("cannot decide ref update", "ref", u.Ref, "error", err)
+			return c.fail("cannot decide ref update", "ref", hclog.Quote(u.Ref), "error", err)
 		}
 		if !allow {
 			refused++
@@ -199,10 +199,10 @@ func (c *checker) follow(u shim.RefUpdate) (target, refusal string) {
 	target, refusal, bad, err := refTarget(c.read, u.Ref)
 	switch {
 	case err != nil:
-		c.log.Error("cannot resolve the pushed ref", "ref", u.Ref, "error", err)
+		c.log.Error("cannot resolve the pushed ref", "ref", hclog.Quote(u.Ref), "error", err)
 		return target, "cannot resolve this ref"
 	case bad != "":
-		c.log.Warn("symbolic ref to a bad name", "ref", u.Ref, "symref", target, "to", fmt.Sprintf("%.100q", bad))
+		c.log.Warn("symbolic ref to a bad name", "ref", hclog.Quote(u.Ref), "symref", hclog.Quote(target), "to", fmt.Sprintf("%.100q", bad))
 	case refusal == "" && target != u.Ref && shim.IsZero(u.Old):
 		// The client saw no value: the target is missing, and git
 		// would create it.
@@ -214,9 +214,9 @@ func (c *checker) follow(u shim.RefUpdate) (target, refusal string) {
 // logRef logs the decision on the pushed ref, with its target when that
 // differs.
 func (c *checker) logRef(ref, target string, args ...any) {
-	args = append([]any{"ref", ref}, args...)
+	args = append([]any{"ref", hclog.Quote(ref)}, args...)
 	if target != ref {
-		args = append(args, "target", target)
+		args = append(args, "target", hclog.Quote(target))
 	}
 	c.log.Info("ref update", args...)
 }

@@ -157,7 +157,7 @@ func TestPreReceiveDecidesEachRef(t *testing.T) {
 	if got := s.srv("for-each-ref", "--format=%(refname)"); got != "refs/heads/main" {
 		t.Errorf("refs after the pushes:\n%s", got)
 	}
-	if log := s.log(); !strings.Contains(log, "ref=refs/heads/main op=\"non-fast-forward update\" decision=deny") {
+	if log := s.log(); !strings.Contains(log, "ref=\"refs/heads/main\" op=\"non-fast-forward update\" decision=deny") {
 		t.Errorf("log lacks the refusal:\n%s", log)
 	}
 }
@@ -290,10 +290,10 @@ func TestPreReceiveSymrefs(t *testing.T) {
 	}
 	log := s.log()
 	for _, want := range []string{
-		"ref=refs/heads/master op=update decision=allow rule=" + filepath.Join(s.data, "policy.toml") + ":2 target=refs/heads/main",
-		`ref=refs/heads/out decision=deny why="symbolic ref to a name outside refs/"`,
-		`symbolic ref to a bad name: hook=pre-receive key=SHA256:test repo=team/app user=bob ref=refs/heads/out symref=refs/heads/out to="\"/etc/passwd\""`,
-		"ref=refs/heads/escape decision=deny why=\"cannot resolve this ref\"",
+		"ref=\"refs/heads/master\" op=update decision=allow rule=" + filepath.Join(s.data, "policy.toml") + ":2 target=\"refs/heads/main\"",
+		`ref="refs/heads/out" decision=deny why="symbolic ref to a name outside refs/"`,
+		`symbolic ref to a bad name: hook=pre-receive key=SHA256:test repo=team/app user=bob ref="refs/heads/out" symref="refs/heads/out" to="\"/etc/passwd\""`,
+		"ref=\"refs/heads/escape\" decision=deny why=\"cannot resolve this ref\"",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
@@ -435,7 +435,7 @@ func TestPreReceiveTags(t *testing.T) {
 		}
 		s.srv("update-ref", "-d", "refs/tags/v2")
 	}
-	if log := sites["bob"].log(); !strings.Contains(log, "ref=refs/tags/v1 op=\"tag move\" decision=deny") {
+	if log := sites["bob"].log(); !strings.Contains(log, "ref=\"refs/tags/v1\" op=\"tag move\" decision=deny") {
 		t.Errorf("log lacks the refused tag move:\n%s", log)
 	}
 }
