@@ -212,8 +212,8 @@ func TestPushSymrefsAndTags(t *testing.T) {
 	carol.mustGit(cw, "push", "-q", "origin", ":refs/tags/v2.0")
 	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
 	for _, want := range []string{
-		"ref=refs/heads/bob/release op=update decision=deny rule=" + filepath.Join(s.dir, "policy.toml") + ":19 target=refs/heads/release",
-		"ref=refs/tags/v2.0 op=\"tag move\" decision=deny",
+		"ref=\"refs/heads/bob/release\" op=update decision=deny rule=" + filepath.Join(s.dir, "policy.toml") + ":19 target=\"refs/heads/release\"",
+		"ref=\"refs/tags/v2.0\" op=\"tag move\" decision=deny",
 	} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
