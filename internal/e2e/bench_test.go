@@ -318,6 +318,7 @@ func BenchmarkPush(b *testing.B) {
 		{name: "gitserver", cmd: push("root@gitsrv:team/app.git")},
 	}
 	alternate(b, vs)
+	b.ReportMetric(float64(median(vs[1].took)-median(vs[0].took))/1e6, "added-ms")
 	if log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log")); !strings.Contains(string(log), `ref="refs/heads/b0" op=update decision=allow`) {
 		b.Fatalf("gitserver's pushes were not checked:\n%s", log)
 	}
