@@ -292,7 +292,7 @@ func BenchmarkLsRemote(b *testing.B) {
 // the same repository from the same clone, in turn; the commit is made
 // before the clock starts.
 //
-//	go test ./cmd/gitserver/cli -run XXX -bench 'Push$' -benchtime 40x
+//	go test ./internal/e2e -run XXX -bench 'Push$' -benchtime 40x
 func BenchmarkPush(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client
