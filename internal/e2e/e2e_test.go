@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gitserver/gitserver/internal/sshdtest"
@@ -17,36 +16,8 @@ import (
 // the built gitserver binary. They run as root (CI does); with CI set they
 // fail rather than skip when that is not possible.
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildBinary builds gitserver once per test run and returns its path.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gitserver-build-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "gitserver")
-		// Built as the README says to install it: static, so that the
-		// dynamic loader does not add to every sshd login.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "../../cmd/gitserver")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
+// buildBinary is the gitserver binary under test (sshdtest.Gitserver).
+func buildBinary(t testing.TB) string { return sshdtest.Gitserver(t) }
 
 const e2ePolicy = `
 [groups]

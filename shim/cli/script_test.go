@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
+	"github.com/gitserver/gitserver/internal/sshdtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -49,34 +47,8 @@ func TestScriptsBinaries(t *testing.T) {
 	})
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildBinary builds gitserver, static as the README says to install it,
-// once per test run, and returns its path.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gitserver-build-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "gitserver")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", builtBin, "../../cmd/gitserver")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
+// buildBinary is the gitserver binary under test (sshdtest.Gitserver).
+func buildBinary(t testing.TB) string { return sshdtest.Gitserver(t) }
 
 func writeFile(t testing.TB, path, body string) {
 	t.Helper()
