@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,10 +53,13 @@ func TestGoInstallIsAWholeInstallation(t *testing.T) {
 	if out := must("", "version"); !strings.HasPrefix(out, "gitserver ") {
 		t.Errorf("version = %q", out)
 	}
-	sshUser := "git"
-	if os.Geteuid() == 0 {
-		sshUser = "root" // init as root wants the ssh user to exist
+	// The ssh user must exist for check to find nothing wrong with it:
+	// the account running the test.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
 	}
+	sshUser := me.Username
 	must("", "--config", cfg, "init", "--ssh-user", sshUser, "--repos", filepath.Join(dir, "repos"), "--data-dir", filepath.Join(dir, "data"))
 	writeFile(t, filepath.Join(dir, "etc/policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"alice\"]\naccess = \"admin\"\n")
 	pub := sshdtest.Keygen(t, filepath.Join(home, "id_ed25519"))
