@@ -116,27 +116,9 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 		return nil, &ClientError{MsgDenied, err}
 	}
 	p := &Plan{User: user, Key: key, Model: model}
-	var cmd Command
-	if IsBuiltin(req.Command) {
-		b, err := ParseBuiltin(req.Command)
-		if err != nil {
-			return p, &ClientError{MsgBadBuiltin, err}
-		}
-		p.Verb, p.Builtin = b.String(), &b
-	} else if cmd, err = ParseCommand(req.Command); err != nil && !errors.Is(err, ErrNoCommand) {
-		return p, &ClientError{MsgBadCommand, err}
-	}
-	if err == nil && p.Builtin == nil {
-		if p.Name, err = CleanName(cmd.Path); err != nil {
-			return p, &ClientError{MsgBadName, err}
-		}
-		p.Verb = cmd.Verb
-	}
-	switch {
-	case errors.Is(err, ErrNoCommand):
+	cmd, err := parse(p, req.Command)
+	if err != nil {
 		return p, err
-	case p.Builtin != nil:
-		return p, ErrBuiltin
 	}
 	dec, err := s.Driver.Authorize(ctx, model, cmd.Verb, cmd.Path)
 	p.Rule = dec.Rule
@@ -164,6 +146,32 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	p.Argv = s.argv(cmd.Verb, p.Dir, hooks)
 	p.Env = Env(s.Home, user, key, req.Protocol, p.Name)
 	return p, nil
+}
+
+// parse reads command into p: a built-in command (ErrBuiltin, with
+// p.Builtin set), an interactive login (ErrNoCommand), or a git command
+// and its repository's name; anything else is a *ClientError.
+func parse(p *Plan, command string) (Command, error) {
+	if IsBuiltin(command) {
+		b, err := ParseBuiltin(command)
+		if err != nil {
+			return Command{}, &ClientError{MsgBadBuiltin, err}
+		}
+		p.Verb, p.Builtin = b.String(), &b
+		return Command{}, ErrBuiltin
+	}
+	cmd, err := ParseCommand(command)
+	switch {
+	case errors.Is(err, ErrNoCommand):
+		return cmd, err
+	case err != nil:
+		return cmd, &ClientError{MsgBadCommand, err}
+	}
+	if p.Name, err = CleanName(cmd.Path); err != nil {
+		return cmd, &ClientError{MsgBadName, err}
+	}
+	p.Verb = cmd.Verb
+	return cmd, nil
 }
 
 // hooksPath is the hooks directory receive-pack runs with on dir; other
