@@ -50,25 +50,43 @@ format = "text"
 `
 
 const starterPolicy = `# gitserver access policy. Rules are tried in order; the first rule whose
-# repos and users both match decides. No match denies.
-# Levels: none, read (clone, fetch, archive), write (read and push).
-# Patterns: * within one path part, ** across parts, {user} is the user.
-# Check a decision with: gitserver access USER REPO [read|write]
+# repos, users and refs all match decides. No match denies.
+#
+# Levels, each including the ones before it:
+#   none    nothing; stops the search (gitolite's "-")
+#   read    clone, fetch, archive
+#   write   push new refs (tags too) and fast-forwards
+#   force   also non-fast-forward pushes, deletes, any change to an existing tag
+#   create  also create a missing repository by pushing to it
+#   admin   everything, and other users' keys over SSH (keys ... --user NAME)
+#
+# Fields of a [[rule]]:
+#   repos       repository patterns: * within one path part, ** across
+#               parts, {user} is the user asking, {creator} who created it
+#   repos_regex the same as regular expressions, matched whole
+#   users       user names, @group, or @all
+#   refs        optional ref patterns ("main" is refs/heads/main; a rule
+#               with refs decides pushes of those refs only)
+#   refs_regex  the same as regular expressions on the full ref name
+#   access      one of the levels above
+#
+# Check a decision with: gitserver access USER REPO [LEVEL] [--ref REF]
 
 [groups]
-# Put the administrators' user names here.
+# Put the administrators' user names here, e.g. admins = ["alice"].
 admins = []
 
 [[rule]]
 repos  = ["**"]
 users  = ["@admins"]
-access = "write"
+access = "admin"
 
-# Everyone may push to their own space, users/NAME/...
+# Everyone has a space of their own, users/NAME/..., and creates
+# repositories there by pushing to them.
 [[rule]]
 repos  = ["users/{user}/**"]
 users  = ["@all"]
-access = "write"
+access = "create"
 `
 
 // Run never overwrites an existing file.
@@ -113,7 +131,7 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "hooks %s ready\n", hooksDir)
-	fmt.Fprintf(e.stdout, "next: gitserver --config %s keys add --user NAME KEYFILE; then gitserver --config %s sshd-config\n", cli.Config, cli.Config)
+	c.nextSteps(e, cli.Config, cfg.Policy)
 	return nil
 }
 
@@ -138,4 +156,17 @@ func writeNew(e *env, path string, write func(*os.File) error) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", path)
 	return nil
+}
+
+// nextSteps prints what to do next, in the README's order.
+func (c *InitCmd) nextSteps(e *env, config, policy string) {
+	g := "gitserver --config " + config
+	fmt.Fprintf(e.stdout, `next steps:
+  1. add your key:          %s keys add --user NAME ~/.ssh/id_ed25519.pub
+  2. create a repository:   %s repos create team/app
+  3. make NAME an admin:    edit %s (admins = ["NAME"]), then
+                            %s access NAME team/app admin
+  4. put it behind sshd:    %s sshd-config
+  5. check the setup:       %s check
+`, g, g, policy, g, g, g)
 }
