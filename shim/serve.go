@@ -72,8 +72,10 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 		return 1
 	}
 	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
+	readReport := s.reportRefs(log, plan)
 	code, err := Run(ctx, plan, stdio)
-	args := []any{"command", plan.Verb, "repo", plan.Name, "decision", "allow", "rule", plan.Rule, "exit", code, "duration", time.Since(start)}
+	args := []any{"command", plan.Verb, "repo", plan.Name}
+	args = append(append(args, readReport()...), "rule", plan.Rule, "exit", code, "duration", time.Since(start))
 	if err != nil {
 		fmt.Fprintln(stdio.Stderr, MsgUnavailable)
 		log.Error("request", append(args, "error", err)...)
@@ -109,6 +111,39 @@ func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, s
 	}
 	log.Info("request", append(args, "duration", time.Since(start))...)
 	return code
+}
+
+// reportRefs sets a push up to report what its pre-receive check decided
+// (EnvReport), and returns what the request line then says: the
+// decision, and for a push the ref updates and how many were refused
+// (any refused refuses the push: decision=deny). Without a report (no
+// per-ref check, or git stopped before its hooks) the decision is the
+// request's: allow.
+func (s *Shim) reportRefs(log hclog.Logger, plan *Plan) func() []any {
+	allow := func() []any { return []any{"decision", "allow"} }
+	if plan.Verb != ReceivePack || s.Hooks == nil {
+		return allow
+	}
+	path, read, err := newReport()
+	if err != nil {
+		log.Warn("cannot make the push's ref report; the request line will not count refs", "error", err)
+		return allow
+	}
+	plan.Env = append(plan.Env, EnvReport+"="+path)
+	return func() []any {
+		r, err := read()
+		if err != nil {
+			if !errors.Is(err, errNoReport) {
+				log.Warn("unreadable ref report", "error", err)
+			}
+			return allow()
+		}
+		decision := "allow"
+		if r.Refused > 0 {
+			decision = "deny"
+		}
+		return []any{"decision", decision, "refs", r.Refs, "refused", r.Refused}
+	}
 }
 
 func (s *Shim) logger() hclog.Logger {

@@ -126,6 +126,16 @@ func TestPushRefRules(t *testing.T) {
 	if !strings.Contains(string(log), `ref="refs/heads/main" op="non-fast-forward update" decision=deny`) {
 		t.Errorf("log lacks the ref decision:\n%s", log)
 	}
+	// The request line of each push says what happened to its refs.
+	for _, want := range []string{
+		"command=git-receive-pack repo=team/app decision=allow refs=1 refused=0 ",
+		"command=git-receive-pack repo=team/app decision=deny refs=1 refused=1 ",
+		"command=git-receive-pack repo=team/app decision=deny refs=2 refused=1 ",
+	} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks the request line %q:\n%s", want, log)
+		}
+	}
 }
 
 // TestPushHooksNotBypassed checks that gitserver's hook runs whatever the

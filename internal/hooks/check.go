@@ -138,6 +138,11 @@ func (p *Push) Check(ctx context.Context, d shim.Driver, git string) int {
 			refused++
 		}
 	}
+	if path := p.getenv(shim.EnvReport); path != "" {
+		if err := shim.WriteReport(path, shim.RefReport{Refs: len(updates), Refused: refused}); err != nil {
+			c.log.Warn("cannot report the decisions to the request line", "error", err)
+		}
+	}
 	if refused > 0 {
 		fmt.Fprintf(p.Stderr, "gitserver: push refused: %d of %d ref updates not allowed\n", refused, len(updates))
 		return 1
