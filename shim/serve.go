@@ -73,7 +73,15 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 	}
 	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
 	readReport := s.reportRefs(log, plan)
+	firstPush := plan.Verb == ReceivePack && !hasBranches(plan.Dir)
 	code, err := Run(ctx, plan, stdio)
+	if firstPush && err == nil && code == 0 {
+		if head, err := s.pointHead(ctx, plan.Dir); err != nil {
+			log.Warn("cannot point HEAD at a pushed branch", "repo", plan.Name, "error", err)
+		} else if head != "" {
+			log.Info("HEAD pointed at the first pushed branch", "repo", plan.Name, "head", head)
+		}
+	}
 	args := []any{"command", plan.Verb, "repo", plan.Name}
 	args = append(append(args, readReport()...), "rule", plan.Rule, "exit", code, "duration", time.Since(start))
 	if err != nil {

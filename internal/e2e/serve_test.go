@@ -119,7 +119,7 @@ func (s *served) repo(name string) string {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		s.t.Fatal(err)
 	}
-	if err := setup.CreateBareRepo("git", dir); err != nil {
+	if err := setup.CreateBareRepo("git", dir, "main"); err != nil {
 		s.t.Fatal(err)
 	}
 	return dir

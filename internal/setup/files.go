@@ -13,6 +13,7 @@ import (
 	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/hooks"
+	"github.com/gitserver/gitserver/shim"
 )
 
 // EnsureHooks writes gitserver's hooks directory for this program and
@@ -53,9 +54,13 @@ func (a *App) HooksPath() (func(repo string) string, error) {
 
 // CreateBareRepo is what 'gitserver repos create' runs: git init --bare,
 // with receive.fsckObjects on so that malformed objects are refused.
-func CreateBareRepo(git, dir string) error {
+// branch is the branch HEAD points at ("" for DefaultBranch("")).
+func CreateBareRepo(git, dir, branch string) error {
+	if branch == "" {
+		branch = DefaultBranch(git, "")
+	}
 	for _, args := range [][]string{
-		{"init", "--bare", "--quiet", dir},
+		{"init", "--bare", "--quiet", "--initial-branch=" + branch, dir},
 		{"-C", dir, "config", "receive.fsckObjects", "true"},
 	} {
 		out, err := exec.Command(git, args...).CombinedOutput()
@@ -76,7 +81,7 @@ func (a *App) CreateOnPush(git string) func(ctx context.Context, name, dir, user
 		if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
 			return err
 		}
-		if err := CreateBareRepo(git, dir); err != nil {
+		if err := CreateBareRepo(git, dir, DefaultBranch(git, a.Owner.Home)); err != nil {
 			return err
 		}
 		out, err := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), filedriver.CreatorKey, user).CombinedOutput()
@@ -121,4 +126,21 @@ func (a *App) ChownTree(dir string) error {
 		}
 		return os.Lchown(p, a.Owner.UID, a.Owner.GID)
 	})
+}
+
+// DefaultBranch is the branch a new repository's HEAD points at: git's
+// init.defaultBranch as the user whose home is home has configured it
+// (the ssh user's, not root's, though root runs 'repos create'), else
+// "main". A configured name that is not a valid branch is ignored.
+func DefaultBranch(git, home string) string {
+	if home != "" {
+		cmd := exec.Command(git, "config", "--global", "--get", "init.defaultBranch")
+		cmd.Env = []string{"PATH=" + shim.SafePath, "HOME=" + home, "GIT_CONFIG_NOSYSTEM=1"}
+		if out, err := cmd.Output(); err == nil {
+			if b := string(bytes.TrimSpace(out)); shim.ValidRef("refs/heads/" + b) {
+				return b
+			}
+		}
+	}
+	return "main"
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/setup"
@@ -13,13 +15,64 @@ import (
 
 // ReposCmd groups the repository commands.
 type ReposCmd struct {
-	Create ReposCreateCmd `cmd:"" help:"Create an empty bare repository, owned by the ssh user."`
-	List   ReposListCmd   `cmd:"" help:"List the repositories under the repos root."`
+	Create  ReposCreateCmd  `cmd:"" help:"Create an empty bare repository, owned by the ssh user."`
+	List    ReposListCmd    `cmd:"" help:"List the repositories under the repos root."`
+	SetHead ReposSetHeadCmd `cmd:"" name:"set-head" help:"Point a repository's HEAD (what a clone checks out) at one of its branches."`
+}
+
+// ReposSetHeadCmd points HEAD at a branch.
+type ReposSetHeadCmd struct {
+	Name   string `arg:"" help:"Repository name, e.g. team/project." placeholder:"NAME"`
+	Branch string `arg:"" help:"An existing branch, e.g. main." placeholder:"BRANCH"`
+}
+
+// Run checks that the repository and the branch exist and points HEAD at
+// the branch.
+func (c *ReposSetHeadCmd) Run(cli *CLI, e *env) error {
+	name, err := shim.CleanName(c.Name)
+	if err != nil {
+		return err
+	}
+	ref := "refs/heads/" + strings.TrimPrefix(c.Branch, "refs/heads/")
+	if !shim.ValidRef(ref) {
+		return fmt.Errorf("%q is not a valid branch name", c.Branch)
+	}
+	a, err := loadConfig(cli)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	git, err := shim.LookGit()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
+	}
+	run := func(args ...string) error {
+		cmd := exec.Command(git, append([]string{"--git-dir=" + dir}, args...)...)
+		cmd.Env = []string{"PATH=" + shim.SafePath, "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if err := run("rev-parse", "--verify", "--quiet", ref); err != nil {
+		return fmt.Errorf("%s has no branch %s; push it first, or pick one of: git --git-dir=%s branch", name, strings.TrimPrefix(ref, "refs/heads/"), dir)
+	}
+	if err := run("symbolic-ref", "HEAD", ref); err != nil {
+		return err
+	}
+	a.Log.Named("repos").Info("HEAD set", "repo", name, "head", ref)
+	fmt.Fprintf(e.stdout, "%s: HEAD -> %s\n", name, ref)
+	return nil
 }
 
 // ReposCreateCmd creates a repository.
 type ReposCreateCmd struct {
-	Name string `arg:"" help:"Repository name, e.g. team/project (.git is added on disk)." placeholder:"NAME"`
+	Name          string `arg:"" help:"Repository name, e.g. team/project (.git is added on disk)." placeholder:"NAME"`
+	DefaultBranch string `name:"default-branch" help:"Branch HEAD points at (default: the ssh user's git init.defaultBranch, else main)." placeholder:"BRANCH"`
 }
 
 // Run creates REPOS/NAME.git with git init --bare, with receive.fsckObjects
@@ -45,7 +98,13 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
 		return err
 	}
-	if err := setup.CreateBareRepo(git, dir); err != nil {
+	branch := c.DefaultBranch
+	if branch == "" {
+		branch = setup.DefaultBranch(git, a.Owner.Home)
+	} else if !shim.ValidRef("refs/heads/" + branch) {
+		return fmt.Errorf("--default-branch %q is not a valid branch name", branch)
+	}
+	if err := setup.CreateBareRepo(git, dir, branch); err != nil {
 		return err
 	}
 	if err := a.ChownTree(dir); err != nil {

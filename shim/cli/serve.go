@@ -239,7 +239,7 @@ func createHello(a *app, e *env) error {
 		return err
 	}
 	dir := filepath.Join(a.Cfg.Repos, shim.DirName(helloRepo))
-	if err := setup.CreateBareRepo(git, dir); err != nil {
+	if err := setup.CreateBareRepo(git, dir, setup.DefaultBranch(git, a.Owner.Home)); err != nil {
 		return err
 	}
 	a.Log.Named("repos").Info("repository created", "repo", helloRepo, "dir", dir)
