@@ -36,7 +36,7 @@ type CLI struct {
 	Import         ImportCmd         `cmd:"" help:"Import users, keys and access rules from another git server (gitolite)."`
 	Access         AccessCmd         `cmd:"" help:"Explain whether USER may read or write REPO, and which rule decides."`
 	Check          CheckCmd          `cmd:"" help:"Check config, policy, key store, owners and modes; print each problem with a hint."`
-	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd_config block that puts gitserver behind OpenSSH."`
+	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd drop-in (sshd_config.d/gitserver.conf) that puts gitserver behind OpenSSH."`
 	AuthorizedKeys AuthorizedKeysCmd `cmd:"" name:"authorized-keys" help:"sshd's AuthorizedKeysCommand: print the forced-command line for a known key."`
 	Shell          ShellCmd          `cmd:"" help:"sshd's forced command: check SSH_ORIGINAL_COMMAND, authorize, run git."`
 	Serve          ServeCmd          `cmd:"" help:"Run the built-in SSH server (no OpenSSH needed); without a config file, everything lives in ./gitserver-data."`

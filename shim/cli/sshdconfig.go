@@ -13,12 +13,17 @@ import (
 // SSHDConfigCmd prints the sshd_config block for gitserver.
 type SSHDConfigCmd struct {
 	KeysUser string `help:"AuthorizedKeysCommandUser: who runs authorized-keys (default: the ssh user, who can read the key store)." placeholder:"USER"`
+	Append   bool   `help:"Print the block to append to /etc/ssh/sshd_config, for systems whose sshd_config includes no sshd_config.d."`
 }
 
 // sshdTemplate is parsed when sshd-config runs, not at start-up.
-const sshdTemplate = `# gitserver: append to /etc/ssh/sshd_config (a Match block lasts to the end
+const sshdTemplate = `{{if .Append}}# gitserver: append to /etc/ssh/sshd_config (a Match block lasts to the end
 # of the file, so keep it last), then check and reload:
-#   sshd -t && systemctl reload ssh
+{{else}}# gitserver: save as /etc/ssh/sshd_config.d/gitserver.conf (Debian's and most
+# distributions' sshd_config include sshd_config.d/*.conf; without that, use
+# 'gitserver sshd-config --append'). It applies to the ssh user only, and
+# removing the file undoes it. Then check and reload (no session is dropped):
+{{end}}#   sshd -t && systemctl reload ssh
 # The user's login shell must be a POSIX shell (sshd runs the forced command
 # with it), and its password '*' (sshd without PAM refuses '!'-locked accounts):
 #   useradd --system --user-group --shell /bin/sh --home-dir /srv/git {{.User}}
@@ -51,8 +56,8 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 	if keysUser == "" {
 		keysUser = cfg.SSHUser
 	}
-	return template.Must(template.New("sshd").Parse(sshdTemplate)).Execute(e.stdout, map[string]string{
-		"User": cfg.SSHUser, "KeysUser": keysUser, "Command": cmd,
+	return template.Must(template.New("sshd").Parse(sshdTemplate)).Execute(e.stdout, map[string]any{
+		"User": cfg.SSHUser, "KeysUser": keysUser, "Command": cmd, "Append": c.Append,
 	})
 }
 
