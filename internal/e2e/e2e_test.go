@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -426,4 +427,35 @@ func TestDeployedAsSystemUser(t *testing.T) {
 	if out := s.admin("", "check"); !strings.Contains(out, "ok:") {
 		t.Errorf("check after a by-the-book install:\n%s", out)
 	}
+
+	// check finds a locked account and a home inside the repos root,
+	// each with its hint.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lock", user}, "is locked (its password starts with '!')"},
+		{[]string{"--unlock", "--home", filepath.Join(s.repos, "home"), user}, "inside the repos root"},
+	} {
+		if out, err := exec.Command("usermod", tt.args...).CombinedOutput(); err != nil {
+			t.Fatalf("usermod %v: %v: %s", tt.args, err, out)
+		}
+		out := s.checkFails()
+		if !strings.Contains(out, tt.want) || !strings.Contains(out, "hint: usermod") {
+			t.Errorf("after usermod %v, check says:\n%s\nwant %q with a usermod hint", tt.args, out, tt.want)
+		}
+	}
+}
+
+// checkFails runs 'gitserver check', which must find a problem, and
+// returns what it printed.
+func (s *server) checkFails() string {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, "--config", s.cfg, "check")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		s.t.Fatalf("check: %v, want exit 1\n%s", err, out)
+	}
+	return string(out)
 }

@@ -60,7 +60,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	if _, err := shim.LookGit(); err != nil {
 		add(err.Error(), "apt-get install git")
 	}
-	uid, gid := checkUser(cfg.SSHUser, add)
+	uid, gid := checkUser(cfg, add)
 	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
@@ -89,8 +89,12 @@ func driverHint(err error) string {
 	return `fix the driver's [drivers.NAME] table, or set driver = "file" in the config`
 }
 
-// checkUser looks the ssh user up; its login shell runs the forced command.
-func checkUser(name string, add func(string, string)) (uid, gid int) {
+// checkUser looks the ssh user up: its login shell runs the forced
+// command, sshd without PAM refuses an account whose password is locked
+// with "!", and a home inside the repos root would put ~/.ssh and the
+// user's dotfiles where a repository name could reach them.
+func checkUser(cfg *config.Config, add func(string, string)) (uid, gid int) {
+	name := cfg.SSHUser
 	u, err := user.Lookup(name)
 	if err != nil {
 		add(fmt.Sprintf("ssh user %q does not exist", name), "useradd --system --user-group --shell /bin/sh --home-dir /srv/git "+name+" && usermod --password '*' "+name)
@@ -101,7 +105,38 @@ func checkUser(name string, add func(string, string)) (uid, gid int) {
 	if sh := loginShell(name); sh != "" && !strings.HasSuffix(sh, "sh") {
 		add(fmt.Sprintf("ssh user %s has login shell %s; sshd runs the forced command through it", name, sh), "usermod --shell /bin/sh "+name)
 	}
+	if locked(name) {
+		add(fmt.Sprintf("ssh user %s is locked (its password starts with '!'): sshd with UsePAM no refuses every login", name),
+			"usermod --password '*' "+name+"   # no password, but not locked")
+	}
+	if inside(u.HomeDir, cfg.Repos) {
+		add(fmt.Sprintf("ssh user %s has its home %s inside the repos root %s", name, u.HomeDir, cfg.Repos),
+			"usermod --home /var/lib/gitserver-home "+name+" (or choose another repos directory)")
+	}
 	return uid, gid
+}
+
+// locked reports whether name's password in /etc/shadow (readable by root
+// only; false when it cannot be read) starts with "!".
+func locked(name string) bool {
+	data, err := os.ReadFile("/etc/shadow")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Split(line, ":"); len(f) >= 2 && f[0] == name {
+			return strings.HasPrefix(f[1], "!")
+		}
+	}
+	return false
+}
+
+// inside reports whether path is dir or lies below it, both made
+// absolute and clean (symlinks are not followed: a home that does not
+// exist yet counts too).
+func inside(path, dir string) bool {
+	p, d := filepath.Clean(path), filepath.Clean(dir)
+	return filepath.IsAbs(p) && filepath.IsAbs(d) && (p == d || strings.HasPrefix(p, d+string(filepath.Separator)))
 }
 
 // loginShell reads the user's shell from /etc/passwd ("" when unknown).
