@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,10 +23,15 @@ import (
 )
 
 // CheckCmd validates the installation.
-type CheckCmd struct{}
+type CheckCmd struct {
+	JSON bool `name:"json" help:"Print the findings as one JSON object, for tools: {\"ok\": bool, \"problems\": [{\"problem\": \"...\", \"hint\": \"...\"}]}."`
+}
 
 // problem is one finding, with what to do about it.
-type problem struct{ what, hint string }
+type problem struct {
+	What string `json:"problem"`
+	Hint string `json:"hint"`
+}
 
 // Run prints every problem with a hint; the exit code is 1 when any.
 func (c *CheckCmd) Run(cli *CLI, e *env) error {
@@ -37,8 +43,22 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 	} else {
 		checkInstall(cfg, add)
 	}
+	if c.JSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			OK       bool      `json:"ok"`
+			Problems []problem `json:"problems"`
+		}{len(probs) == 0, append([]problem{}, probs...)}); err != nil {
+			return err
+		}
+		if len(probs) > 0 {
+			return exitError(1)
+		}
+		return nil
+	}
 	for _, p := range probs {
-		fmt.Fprintf(e.stdout, "problem: %s\n  hint: %s\n", p.what, p.hint)
+		fmt.Fprintf(e.stdout, "problem: %s\n  hint: %s\n", p.What, p.Hint)
 	}
 	if len(probs) > 0 {
 		fmt.Fprintf(e.stdout, "%d problem(s)\n", len(probs))
