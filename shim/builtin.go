@@ -12,6 +12,8 @@ const (
 	BuiltinInfo   = "info"   // repositories the user can reach
 	BuiltinWhoami = "whoami" // user name and key fingerprint
 	BuiltinKeys   = "keys"   // list, add or remove one's own keys
+	// BuiltinSetHead points a repository's HEAD at a branch (admins).
+	BuiltinSetHead = "set-head"
 )
 
 // The subcommands of BuiltinKeys.
@@ -38,6 +40,9 @@ type Builtin struct {
 	// User is the NAME of "keys ... --user NAME": another user's keys,
 	// which needs admin. "" means the caller's own keys.
 	User string
+	// Repo and Branch are set-head's arguments: a clean repository name
+	// and a full branch ref, "refs/heads/NAME".
+	Repo, Branch string
 }
 
 // String returns the command as a short name for logs, e.g. "keys add".
@@ -60,7 +65,7 @@ var ErrBuiltin = errors.New("shim: built-in command")
 func IsBuiltin(s string) bool {
 	first, _, _ := strings.Cut(s, " ")
 	switch first {
-	case BuiltinHelp, BuiltinInfo, BuiltinWhoami, BuiltinKeys:
+	case BuiltinHelp, BuiltinInfo, BuiltinWhoami, BuiltinKeys, BuiltinSetHead:
 		return true
 	}
 	return false
@@ -75,6 +80,7 @@ func IsBuiltin(s string) bool {
 //	keys list [--user NAME]
 //	keys add [--user NAME]
 //	keys remove [--user NAME] FINGERPRINT
+//	set-head REPO BRANCH
 //
 // PATTERN is a repository glob (letters, digits, -_./+@ and *), not
 // starting with "-" and without ".."; NAME a user name; FINGERPRINT a
@@ -105,6 +111,8 @@ func ParseBuiltin(s string) (Builtin, error) {
 		return parseInfo(b, args)
 	case BuiltinKeys:
 		return parseKeys(b, args)
+	case BuiltinSetHead:
+		return parseSetHead(b, args)
 	}
 	return Builtin{}, invalidCommand("unsupported command %s", echo(b.Name))
 }
@@ -169,6 +177,24 @@ func parseKeys(b Builtin, args []string) (Builtin, error) {
 		return Builtin{}, invalidCommand("keys remove needs one fingerprint (SHA256:...)")
 	}
 	b.Arg = args[0]
+	return b, nil
+}
+
+// parseSetHead parses "set-head REPO BRANCH": a repository name as
+// CleanName takes it, and a branch name (with or without refs/heads/).
+func parseSetHead(b Builtin, args []string) (Builtin, error) {
+	if len(args) != 2 {
+		return Builtin{}, invalidCommand("set-head needs a repository and a branch")
+	}
+	name, err := CleanName(args[0])
+	if err != nil {
+		return Builtin{}, invalidCommand("set-head: %v", err)
+	}
+	ref := "refs/heads/" + strings.TrimPrefix(args[1], "refs/heads/")
+	if args[1][0] == '-' || !ValidRef(ref) {
+		return Builtin{}, invalidCommand("set-head: %s is not a branch name", echo(args[1]))
+	}
+	b.Repo, b.Branch = name, ref
 	return b, nil
 }
 

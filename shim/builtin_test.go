@@ -24,6 +24,8 @@ func TestParseBuiltin(t *testing.T) {
 		{"keys add --user bob@example.com", Builtin{Name: "keys", Sub: "add", User: "bob@example.com"}},
 		{"keys remove " + testFP, Builtin{Name: "keys", Sub: "remove", Arg: testFP}},
 		{"keys remove --user bob " + testFP, Builtin{Name: "keys", Sub: "remove", User: "bob", Arg: testFP}},
+		{"set-head team/app main", Builtin{Name: "set-head", Repo: "team/app", Branch: "refs/heads/main"}},
+		{"set-head /team/app.git refs/heads/release/1.x", Builtin{Name: "set-head", Repo: "team/app", Branch: "refs/heads/release/1.x"}},
 	} {
 		got, err := ParseBuiltin(tt.in)
 		if err != nil || got != tt.want {
@@ -38,6 +40,8 @@ func TestParseBuiltinRefuses(t *testing.T) {
 		"info -x", "info --help", "info ../x", "info a/../b", "info a;b", "info $(id)",
 		"info 'x'", "info a:b", "info ~root", "info a\tb", "info a\nb",
 		"keys", "keys delete", "keys list bob", "keys list --user", "keys list --user -x",
+		"set-head", "set-head team/app", "set-head team/app main x", "set-head ../x main", "set-head team/app -main",
+		"set-head team/app a..b", "set-head team/app main.lock", "set-head team/app.git/hooks main",
 		"keys list --user a/b", "keys list --user bob extra", "keys add --user bob --user carol",
 		"keys add file", "keys remove", "keys remove x", "keys remove SHA256:short",
 		"keys remove " + testFP + " " + testFP, "keys remove --user " + testFP,

@@ -114,6 +114,9 @@ func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, s
 	if b.Arg != "" {
 		args = append(args, "arg", hclog.Quote(b.Arg))
 	}
+	if b.Repo != "" {
+		args = append(args, "repo", b.Repo, "branch", hclog.Quote(b.Branch))
+	}
 	if err != nil {
 		args = append(args, "error", err)
 	}

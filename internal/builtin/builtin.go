@@ -60,6 +60,8 @@ func Run(ctx context.Context, e Env) (int, error) {
 		err = info(ctx, e)
 	case shim.BuiltinKeys:
 		err = keysCmd(e)
+	case shim.BuiltinSetHead:
+		err = setHead(ctx, e)
 	default:
 		err = fail(e, shim.MsgBadBuiltin, fmt.Errorf("unknown built-in %q", e.Cmd.Name))
 	}
@@ -78,6 +80,8 @@ const Help = `gitserver commands (ssh git@HOST COMMAND):
   keys list [--user NAME]         list your keys
   keys add [--user NAME]          add the key lines read from stdin (all or nothing)
   keys remove [--user NAME] FP    remove one of your keys (not your last one)
+  set-head REPO BRANCH            point REPO's HEAD (what a clone checks out)
+                                  at an existing BRANCH; needs admin access
   help                            this text
 --user NAME acts on NAME's keys and needs admin access.
 git clone, fetch, push and archive work with a repository path, e.g.

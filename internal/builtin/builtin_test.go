@@ -217,3 +217,38 @@ func TestUnsupportedDriver(t *testing.T) {
 		}
 	}
 }
+
+// TestSetHead: an admin points HEAD at an existing branch; nobody else
+// may, and a missing repository or branch gets a short answer.
+func TestSetHead(t *testing.T) {
+	f := newFixture(t)
+	repo := filepath.Join(f.root, "team/app.git")
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"--git-dir=" + repo}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	commit := git("-c", "user.name=t", "-c", "user.email=t@x", "commit-tree", "-m", "x", "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+	git("update-ref", "refs/heads/dev", commit)
+	for _, tt := range []struct {
+		user, cmd string
+		code      int
+		stderr    string
+	}{
+		{"alice", "set-head team/app dev", 1, MsgSetHeadNotAdmin},
+		{"root", "set-head team/app nothere", 1, "no such branch"},
+		{"root", "set-head team/missing dev", 1, shim.MsgDenied},
+		{"root", "set-head team/app dev", 0, ""},
+	} {
+		_, stderr, code := f.run(tt.user, tt.cmd, "")
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%s: %s = %d, %q; want %d, %q", tt.user, tt.cmd, code, stderr, tt.code, tt.stderr)
+		}
+	}
+	if head := git("symbolic-ref", "HEAD"); head != "refs/heads/dev" {
+		t.Errorf("HEAD = %s, want refs/heads/dev", head)
+	}
+}
