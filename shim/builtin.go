@@ -190,8 +190,8 @@ func parseSetHead(b Builtin, args []string) (Builtin, error) {
 	if err != nil {
 		return Builtin{}, invalidCommand("set-head: %v", err)
 	}
-	ref := "refs/heads/" + strings.TrimPrefix(args[1], "refs/heads/")
-	if args[1][0] == '-' || !ValidRef(ref) {
+	ref, ok := BranchRef(args[1])
+	if !ok {
 		return Builtin{}, invalidCommand("set-head: %s is not a branch name", echo(args[1]))
 	}
 	b.Repo, b.Branch = name, ref

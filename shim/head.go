@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,15 +64,39 @@ func (s *Shim) pointHead(ctx context.Context, dir string) (string, error) {
 			break
 		}
 	}
-	if out, err := s.gitIn(ctx, dir, "symbolic-ref", "HEAD", pick); err != nil {
-		return "", fmt.Errorf("git symbolic-ref HEAD %s: %v: %s", pick, err, out)
+	if err := SetHead(ctx, s.Git, dir, pick); err != nil {
+		return "", err
 	}
 	return pick, nil
 }
 
+// ErrNoBranch is returned by SetHead for a branch the repository lacks.
+var ErrNoBranch = errors.New("shim: no such branch")
+
+// BranchRef returns the full ref of branch name ("main" or
+// "refs/heads/main" both give "refs/heads/main"), and whether it is a
+// valid branch name (ValidRef, not starting with "-").
+func BranchRef(name string) (string, bool) {
+	ref := "refs/heads/" + strings.TrimPrefix(name, "refs/heads/")
+	return ref, name != "" && name[0] != '-' && ValidRef(ref)
+}
+
+// SetHead points HEAD of the bare repository at dir at ref, which must be
+// an existing branch (else ErrNoBranch). 'gitserver repos set-head', the
+// set-head command over SSH and a first push all set HEAD through it.
+func SetHead(ctx context.Context, git, dir, ref string) error {
+	if _, err := gitIn(ctx, git, dir, "rev-parse", "--verify", "--quiet", ref); err != nil {
+		return fmt.Errorf("%w: %s", ErrNoBranch, ref)
+	}
+	if out, err := gitIn(ctx, git, dir, "symbolic-ref", "HEAD", ref); err != nil {
+		return fmt.Errorf("git symbolic-ref HEAD %s: %v: %q", ref, err, out)
+	}
+	return nil
+}
+
 // branches lists the repository's branches by full name, sorted.
 func (s *Shim) branches(ctx context.Context, dir string) ([]string, error) {
-	out, err := s.gitIn(ctx, dir, "for-each-ref", "--format=%(refname)", "refs/heads/")
+	out, err := gitIn(ctx, s.Git, dir, "for-each-ref", "--format=%(refname)", "refs/heads/")
 	if err != nil {
 		return nil, fmt.Errorf("git for-each-ref: %v: %s", err, out)
 	}
@@ -86,9 +111,10 @@ func (s *Shim) branches(ctx context.Context, dir string) ([]string, error) {
 	return refs, sc.Err()
 }
 
-// gitIn runs git in the bare repository dir with the minimal environment.
-func (s *Shim) gitIn(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, s.Git, append([]string{"--git-dir=" + dir}, args...)...)
-	cmd.Env = []string{"PATH=" + SafePath, "HOME=" + s.Home, "GIT_CONFIG_NOSYSTEM=1"}
+// gitIn runs git on the bare repository dir with an environment of its
+// own: no user or system config is read.
+func gitIn(ctx context.Context, git, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, git, append([]string{"--git-dir=" + dir}, args...)...)
+	cmd.Env = []string{"PATH=" + SafePath, "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"}
 	return cmd.CombinedOutput()
 }

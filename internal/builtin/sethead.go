@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/gitserver/gitserver/shim"
@@ -38,18 +37,11 @@ func setHead(ctx context.Context, e Env) error {
 	if err != nil {
 		return fail(e, shim.MsgUnavailable, err)
 	}
-	run := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, git, append([]string{"--git-dir=" + real}, args...)...)
-		cmd.Env = []string{"PATH=" + shim.SafePath, "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v: %q", args[0], err, out)
-		}
-		return nil
-	}
-	if err := run("rev-parse", "--verify", "--quiet", e.Cmd.Branch); err != nil {
+	err = shim.SetHead(ctx, git, real, e.Cmd.Branch)
+	if errors.Is(err, shim.ErrNoBranch) {
 		return fail(e, "gitserver: no such branch; push it first", err)
 	}
-	if err := run("symbolic-ref", "HEAD", e.Cmd.Branch); err != nil {
+	if err != nil {
 		return fail(e, shim.MsgUnavailable, err)
 	}
 	_, err = fmt.Fprintf(e.Stdout, "%s: HEAD -> %s\n", e.Cmd.Repo, e.Cmd.Branch)

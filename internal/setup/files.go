@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/filedriver"
@@ -137,10 +138,15 @@ func DefaultBranch(git, home string) string {
 		cmd := exec.Command(git, "config", "--global", "--get", "init.defaultBranch")
 		cmd.Env = []string{"PATH=" + shim.SafePath, "HOME=" + home, "GIT_CONFIG_NOSYSTEM=1"}
 		if out, err := cmd.Output(); err == nil {
-			if b := string(bytes.TrimSpace(out)); shim.ValidRef("refs/heads/" + b) {
+			if b := string(bytes.TrimSpace(out)); validBranch(b) {
 				return b
 			}
 		}
 	}
 	return "main"
+}
+
+func validBranch(b string) bool {
+	_, ok := shim.BranchRef(b)
+	return ok && !strings.HasPrefix(b, "refs/")
 }

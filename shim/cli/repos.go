@@ -2,9 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -33,8 +33,8 @@ func (c *ReposSetHeadCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	ref := "refs/heads/" + strings.TrimPrefix(c.Branch, "refs/heads/")
-	if !shim.ValidRef(ref) {
+	ref, ok := shim.BranchRef(c.Branch)
+	if !ok {
 		return fmt.Errorf("%q is not a valid branch name", c.Branch)
 	}
 	a, err := loadConfig(cli)
@@ -50,18 +50,11 @@ func (c *ReposSetHeadCmd) Run(cli *CLI, e *env) error {
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
 	}
-	run := func(args ...string) error {
-		cmd := exec.Command(git, append([]string{"--git-dir=" + dir}, args...)...)
-		cmd.Env = []string{"PATH=" + shim.SafePath, "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
-		}
-		return nil
-	}
-	if err := run("rev-parse", "--verify", "--quiet", ref); err != nil {
+	err = shim.SetHead(e.ctx, git, dir, ref)
+	if errors.Is(err, shim.ErrNoBranch) {
 		return fmt.Errorf("%s has no branch %s; push it first, or pick one of: git --git-dir=%s branch", name, strings.TrimPrefix(ref, "refs/heads/"), dir)
 	}
-	if err := run("symbolic-ref", "HEAD", ref); err != nil {
+	if err != nil {
 		return err
 	}
 	a.Log.Named("repos").Info("HEAD set", "repo", name, "head", ref)
@@ -101,7 +94,7 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 	branch := c.DefaultBranch
 	if branch == "" {
 		branch = setup.DefaultBranch(git, a.Owner.Home)
-	} else if !shim.ValidRef("refs/heads/" + branch) {
+	} else if _, ok := shim.BranchRef(branch); !ok {
 		return fmt.Errorf("--default-branch %q is not a valid branch name", branch)
 	}
 	if err := setup.CreateBareRepo(git, dir, branch); err != nil {
