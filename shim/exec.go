@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -36,12 +35,4 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return 1
-}
-
-// Forward relays the signals that end a session (sshd sends SIGHUP or
-// SIGTERM when the client goes away) to the running git.
-func Forward(p *os.Process, sigs <-chan os.Signal) {
-	for s := range sigs {
-		_ = p.Signal(s)
-	}
 }

@@ -74,7 +74,7 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
 	readReport := s.reportRefs(log, plan)
 	firstPush := plan.Verb == ReceivePack && !hasBranches(plan.Dir)
-	code, err := Run(ctx, plan, stdio)
+	code, err := runGit(ctx, plan, stdio)
 	if firstPush && err == nil && code == 0 {
 		if head, err := s.pointHead(ctx, plan.Dir); err != nil {
 			log.Warn("cannot point HEAD at a pushed branch", "repo", plan.Name, "error", err)
@@ -164,13 +164,13 @@ func (s *Shim) logger() hclog.Logger {
 	return s.Log
 }
 
-// Run runs git as plan says on stdio and waits for it; it returns git's
+// runGit runs git as plan says on stdio and waits for it; it returns git's
 // exit code, and an error when git could not be run at all. An *os.File
 // stdin (the forced command's own) is handed to git as it is; any other
 // reader is copied by a goroutine of ours rather than by exec.Cmd, so that
-// Run returns when git exits even though the client has not sent EOF (an
+// runGit returns when git exits even though the client has not sent EOF (an
 // SSH client waits for the exit status before it does).
-func Run(ctx context.Context, plan *Plan, stdio Stdio) (int, error) {
+func runGit(ctx context.Context, plan *Plan, stdio Stdio) (int, error) {
 	cmd := plan.Command(ctx, nil, stdio.Stdout, stdio.Stderr)
 	cmd.WaitDelay = waitDelay
 	var stdin io.WriteCloser
