@@ -354,36 +354,46 @@ func appendSSHConfig(t *testing.T, path, extra string) string {
 	return out
 }
 
+// TestForceCommandWithExposeAuthInfo: the alternative to
+// AuthorizedKeysCommand, as 'sshd-config --force-command' prints it. sshd
+// reads the keys from a file outside the repos root, written by 'keys list
+// --authorized-keys'; gitserver learns from SSH_USER_AUTH which key logged
+// in and still decides with the key store: a removed key that is still in
+// the file logs in to sshd but gets nothing.
 func TestForceCommandWithExposeAuthInfo(t *testing.T) {
 	s := newServerFiles(t)
-	// Keys are in a plain authorized_keys file that sshd reads itself;
-	// gitserver learns which one logged in from SSH_USER_AUTH.
 	home := filepath.Join(s.dir, "home-alice")
 	os.MkdirAll(home, 0o700)
 	pub := sshdtest.Keygen(t, filepath.Join(home, "id_ed25519"))
-	ak := filepath.Join(s.dir, "authorized_keys")
-	writeFile(t, ak, pub+"\n")
-	s.sshd = sshdtest.Start(t, fmt.Sprintf(`AuthorizedKeysFile %s
-PermitRootLogin prohibit-password
-ForceCommand %s --config %s shell
-ExposeAuthInfo yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-DisableForwarding yes
-AcceptEnv GIT_PROTOCOL
-`, ak, s.bin, s.cfg))
 	s.admin(pub+"\n", "keys", "add", "--user", "alice")
 	s.admin("", "repos", "create", "team/app")
+	ak := filepath.Join(s.dir, "etc", "authorized_keys")
+	os.MkdirAll(filepath.Dir(ak), 0o755)
+	writeFile(t, ak, s.admin("", "keys", "list", "--authorized-keys"))
+	block := s.admin("", "sshd-config", "--force-command", "--keys-file", ak)
+	for _, want := range []string{"\tAuthorizedKeysFile " + ak + "\n", "\tForceCommand " + s.bin + " --config " + s.cfg + " shell\n", "\tExposeAuthInfo yes\n"} {
+		if !strings.Contains(block, want) {
+			t.Fatalf("sshd-config --force-command lacks %q:\n%s", want, block)
+		}
+	}
+	s.sshd = sshdtest.Start(t, "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n"+block)
 	alice := &client{person: person{t: t, name: "alice", home: home}, s: s, pub: pub}
 	alice.sshCfg = s.sshd.ClientConfig(t, home, filepath.Join(home, "id_ed25519"), "root")
 	if out, err := alice.commitAndPush("root@gitsrv:team/app.git", "f.txt"); err != nil {
-		t.Fatalf("push through ForceCommand: %v\n%s", err, out)
+		t.Fatalf("push through ForceCommand: %v\n%s\nsshd:\n%s", err, out, s.sshd.Log())
 	}
 	log, _ := os.ReadFile(filepath.Join(s.data, "gitserver.log"))
 	if !strings.Contains(string(log), "user=alice") {
 		t.Fatalf("log does not name alice:\n%s", log)
+	}
+	out, _ := exec.Command(s.bin, "--config", s.cfg, "check", "--sshd-config", s.sshd.Config).CombinedOutput()
+	if !strings.Contains(string(out), "note: sshd runs gitserver for user root through ForceCommand, as it should") || strings.Contains(string(out), "sshd's") {
+		t.Errorf("check on the printed ForceCommand block:\n%s", out)
+	}
+
+	s.admin("", "keys", "remove", "--user", "alice")
+	if out, err := alice.git(home, "ls-remote", "root@gitsrv:team/app.git"); err == nil || !strings.Contains(out, "gitserver: ") {
+		t.Errorf("ls-remote with a removed key still in authorized_keys: %v\n%s", err, out)
 	}
 }
 
@@ -424,8 +434,33 @@ func TestDeployedAsSystemUser(t *testing.T) {
 			t.Errorf("%s is owned by uid %d, want %s (%d)", p, got, user, u)
 		}
 	}
-	if out := s.admin("", "check"); !strings.Contains(out, "ok:") {
+	out := s.admin("", "check", "--sshd-config", s.sshd.Config)
+	if !strings.Contains(out, "ok:") || !strings.Contains(out, "note: sshd runs gitserver for user "+user+" through AuthorizedKeysCommand") {
 		t.Errorf("check after a by-the-book install:\n%s", out)
+	}
+
+	// check reads sshd's effective configuration (sshd -T) and finds
+	// what is missing from it, each with its hint.
+	live, err := os.ReadFile(s.sshd.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		old, new, want, hint string
+	}{
+		{"\tAuthorizedKeysCommand ", "\t#AuthorizedKeysCommand ", "runs no gitserver (AuthorizedKeysCommand none", "hint: gitserver sshd-config >"},
+		{"\tAuthorizedKeysFile none", "\tAuthorizedKeysFile .ssh/authorized_keys", "also reads keys for user " + user + " from .ssh/authorized_keys", "hint: AuthorizedKeysFile none"},
+		{"\tAcceptEnv GIT_PROTOCOL", "\tAcceptEnv LANG", "does not accept GIT_PROTOCOL", "hint: AcceptEnv GIT_PROTOCOL"},
+	} {
+		if !strings.Contains(string(live), tt.old) {
+			t.Fatalf("sshd config lacks %q:\n%s", tt.old, live)
+		}
+		broken := filepath.Join(filepath.Dir(s.sshd.Config), "sshd_config.broken")
+		writeFile(t, broken, strings.Replace(string(live), tt.old, tt.new, 1))
+		out := s.checkFails("--sshd-config", broken)
+		if !strings.Contains(out, tt.want) || !strings.Contains(out, tt.hint) {
+			t.Errorf("with %q in sshd_config, check says:\n%s\nwant %q and %q", tt.new, out, tt.want, tt.hint)
+		}
 	}
 
 	// check finds a locked account and a home inside the repos root,
@@ -449,9 +484,9 @@ func TestDeployedAsSystemUser(t *testing.T) {
 
 // checkFails runs 'gitserver check', which must find a problem, and
 // returns what it printed.
-func (s *server) checkFails() string {
+func (s *server) checkFails(args ...string) string {
 	s.t.Helper()
-	cmd := exec.Command(s.bin, "--config", s.cfg, "check")
+	cmd := exec.Command(s.bin, append([]string{"--config", s.cfg, "check"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {

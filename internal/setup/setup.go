@@ -41,7 +41,7 @@ func Load(path string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.Owner, err = OwnerFor(a.Cfg.SSHUser); err != nil {
+	if a.Owner, err = OwnerFor(a.Cfg.SSHUser, a.Cfg.DataDir); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (l *logFile) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		if os.IsNotExist(statErr) {
-			if own, err := OwnerFor(l.sshUser); err == nil {
+			if own, err := OwnerFor(l.sshUser, ""); err == nil {
 				own.Chown(l.path)
 			}
 		}
@@ -184,15 +184,24 @@ type Owner struct {
 	Home     string
 }
 
-// OwnerFor looks up the ssh user. Not running as root, a missing user is
-// no error: files then belong to whoever runs the command.
-func OwnerFor(sshUser string) (Owner, error) {
+// Useradd is the command that creates the ssh user the way sshd needs it:
+// a POSIX login shell (sshd runs the forced command with it), a password
+// of '*' (sshd without PAM refuses '!'-locked accounts), and its home,
+// normally the data directory, outside the repos root.
+func Useradd(sshUser, home string) string {
+	return "useradd --system --user-group --shell /bin/sh --home-dir " + home + " " + sshUser + " && usermod --password '*' " + sshUser
+}
+
+// OwnerFor looks up the ssh user; home is the home to suggest if it is
+// missing. Not running as root, a missing user is no error: files then
+// belong to whoever runs the command.
+func OwnerFor(sshUser, home string) (Owner, error) {
 	u, err := user.Lookup(sshUser)
 	if err != nil {
 		if os.Geteuid() != 0 {
 			return Owner{UID: -1, GID: -1, Home: os.Getenv("HOME")}, nil
 		}
-		return Owner{}, fmt.Errorf("ssh user %q does not exist; create it: useradd --system --user-group --shell /bin/sh --home-dir /srv/git %s && usermod --password '*' %s", sshUser, sshUser, sshUser)
+		return Owner{}, fmt.Errorf("ssh user %q does not exist; create it: %s", sshUser, Useradd(sshUser, home))
 	}
 	o := Owner{UID: -1, GID: -1, Home: u.HomeDir}
 	if os.Geteuid() == 0 {

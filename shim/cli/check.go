@@ -24,7 +24,9 @@ import (
 
 // CheckCmd validates the installation.
 type CheckCmd struct {
-	JSON bool `name:"json" help:"Print the findings as one JSON object, for tools: {\"ok\": bool, \"problems\": [{\"problem\": \"...\", \"hint\": \"...\"}]}."`
+	JSON       bool   `name:"json" help:"Print the findings as one JSON object, for tools: {\"ok\": bool, \"problems\": [{\"problem\": \"...\", \"hint\": \"...\"}], \"notes\": [\"...\"]}."`
+	SSHDConfig string `name:"sshd-config" help:"sshd's main config file, as 'sshd -f' takes it (default: sshd's own, /etc/ssh/sshd_config). As root, check reads sshd's effective configuration for the ssh user with 'sshd -T' and says what keeps gitserver from working there." placeholder:"FILE"`
+	ServeOnly  bool   `name:"serve-only" help:"This host serves git only through 'gitserver serve': do not look at sshd."`
 }
 
 // problem is one finding, with what to do about it.
@@ -36,12 +38,17 @@ type problem struct {
 // Run prints every problem with a hint; the exit code is 1 when any.
 func (c *CheckCmd) Run(cli *CLI, e *env) error {
 	var probs []problem
+	notes := []string{}
 	add := func(what, hint string) { probs = append(probs, problem{what, hint}) }
+	note := func(s string) { notes = append(notes, s) }
 	cfg, err := config.Load(cli.Config)
 	if err != nil {
 		add(err.Error(), "fix the config file; 'gitserver init' writes a commented one")
 	} else {
 		checkInstall(cfg, add)
+		if !c.ServeOnly {
+			checkSSHD(e.ctx, cfg, c.SSHDConfig, add, note)
+		}
 	}
 	if c.JSON {
 		enc := json.NewEncoder(e.stdout)
@@ -49,13 +56,17 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 		if err := enc.Encode(struct {
 			OK       bool      `json:"ok"`
 			Problems []problem `json:"problems"`
-		}{len(probs) == 0, append([]problem{}, probs...)}); err != nil {
+			Notes    []string  `json:"notes"`
+		}{len(probs) == 0, append([]problem{}, probs...), notes}); err != nil {
 			return err
 		}
 		if len(probs) > 0 {
 			return exitError(1)
 		}
 		return nil
+	}
+	for _, n := range notes {
+		fmt.Fprintf(e.stdout, "note: %s\n", n)
 	}
 	for _, p := range probs {
 		fmt.Fprintf(e.stdout, "problem: %s\n  hint: %s\n", p.What, p.Hint)
@@ -117,7 +128,7 @@ func checkUser(cfg *config.Config, add func(string, string)) (uid, gid int) {
 	name := cfg.SSHUser
 	u, err := user.Lookup(name)
 	if err != nil {
-		add(fmt.Sprintf("ssh user %q does not exist", name), "useradd --system --user-group --shell /bin/sh --home-dir /srv/git "+name+" && usermod --password '*' "+name)
+		add(fmt.Sprintf("ssh user %q does not exist", name), setup.Useradd(name, cfg.DataDir))
 		return -1, -1
 	}
 	uid, _ = strconv.Atoi(u.Uid)
@@ -131,7 +142,7 @@ func checkUser(cfg *config.Config, add func(string, string)) (uid, gid int) {
 	}
 	if inside(u.HomeDir, cfg.Repos) {
 		add(fmt.Sprintf("ssh user %s has its home %s inside the repos root %s", name, u.HomeDir, cfg.Repos),
-			"usermod --home /var/lib/gitserver-home "+name+" (or choose another repos directory)")
+			"usermod --home "+cfg.DataDir+" "+name+" (the data directory; or choose another repos directory)")
 	}
 	return uid, gid
 }

@@ -100,7 +100,7 @@ func (c *InitCmd) Run(cli *CLI, e *env) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	own, err := setup.OwnerFor(cfg.SSHUser)
+	own, err := setup.OwnerFor(cfg.SSHUser, cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,17 @@ func openInput(e *env, file string) (io.Reader, string, func(), error) {
 type KeysListCmd struct {
 	User string `help:"Only this user's keys." placeholder:"NAME"`
 	JSON bool   `help:"Print JSON, one array."`
+	// AuthorizedKeys is for sshd-config --force-command, where sshd reads
+	// the keys from a file itself.
+	AuthorizedKeys bool `name:"authorized-keys" help:"Print authorized_keys lines ('TYPE BASE64 USER'), for the file sshd reads with 'sshd-config --force-command'."`
+}
+
+// Validate refuses two output formats at once.
+func (c *KeysListCmd) Validate() error {
+	if c.JSON && c.AuthorizedKeys {
+		return errors.New("--json and --authorized-keys are two formats; choose one")
+	}
+	return nil
 }
 
 type keyJSON struct {
@@ -118,6 +129,12 @@ func (c *KeysListCmd) Run(cli *CLI, e *env) error {
 	})
 	if err != nil && !errors.Is(err, keys.ErrNoStore) {
 		return err
+	}
+	if c.AuthorizedKeys {
+		for _, k := range list {
+			fmt.Fprintf(e.stdout, "%s %s\n", k.Key, k.User)
+		}
+		return nil
 	}
 	if c.JSON {
 		if list == nil {

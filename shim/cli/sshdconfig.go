@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/template"
 
@@ -14,6 +16,19 @@ import (
 type SSHDConfigCmd struct {
 	KeysUser string `help:"AuthorizedKeysCommandUser: who runs authorized-keys (default: the ssh user, who can read the key store)." placeholder:"USER"`
 	Append   bool   `help:"Print the block to append to /etc/ssh/sshd_config, for systems whose sshd_config includes no sshd_config.d."`
+	// ForceCommand is the ExposeAuthInfo alternative: sshd reads the
+	// keys from a file itself, and 'gitserver shell' learns from
+	// SSH_USER_AUTH which one logged in.
+	ForceCommand bool   `name:"force-command" help:"sshd reads the keys itself from --keys-file (ForceCommand gitserver shell, ExposeAuthInfo yes) instead of asking 'gitserver authorized-keys'. Each key there must also be in gitserver's key store, which says whose it is."`
+	KeysFile     string `name:"keys-file" help:"With --force-command: the authorized_keys file sshd reads (default: authorized_keys beside the config file, outside the repos root)." placeholder:"FILE"`
+}
+
+// Validate refuses --keys-file without --force-command.
+func (c *SSHDConfigCmd) Validate() error {
+	if c.KeysFile != "" && !c.ForceCommand {
+		return errors.New("--keys-file goes with --force-command")
+	}
+	return nil
 }
 
 // sshdTemplate is parsed when sshd-config runs, not at start-up.
@@ -24,14 +39,25 @@ const sshdTemplate = `{{if .Append}}# gitserver: append to /etc/ssh/sshd_config 
 # 'gitserver sshd-config --append'). It applies to the ssh user only, and
 # removing the file undoes it. Then check and reload (no session is dropped):
 {{end}}#   sshd -t && systemctl reload ssh
-# The user's login shell must be a POSIX shell (sshd runs the forced command
-# with it), and its password '*' (sshd without PAM refuses '!'-locked accounts):
-#   useradd --system --user-group --shell /bin/sh --home-dir /srv/git {{.User}}
+{{if .ForceCommand}}# sshd reads the keys from {{.KeysFile}} (root's, mode 644: sshd
+# checks its owner and modes); each must also be in gitserver's key store,
+# which says whose it is and can revoke it:
+#   gitserver keys list --authorized-keys > {{.KeysFile}}
+{{end}}# The user's login shell must be a POSIX shell (sshd runs the forced command
+# with it), its password '*' (sshd without PAM refuses '!'-locked accounts),
+# and its home outside the repos root:
+#   useradd --system --user-group --shell /bin/sh --home-dir {{.Home}} {{.User}}
 #   usermod --password '*' {{.User}}
 Match User {{.User}}
+{{- if .ForceCommand}}
+	AuthorizedKeysFile {{.KeysFile}}
+	ForceCommand {{.Command}} shell
+	ExposeAuthInfo yes
+{{- else}}
 	AuthorizedKeysFile none
 	AuthorizedKeysCommand {{.Command}} authorized-keys %u %t %k
 	AuthorizedKeysCommandUser {{.KeysUser}}
+{{- end}}
 	PubkeyAuthentication yes
 	PasswordAuthentication no
 	KbdInteractiveAuthentication no
@@ -56,9 +82,35 @@ func (c *SSHDConfigCmd) Run(cli *CLI, e *env) error {
 	if keysUser == "" {
 		keysUser = cfg.SSHUser
 	}
+	keysFile, err := c.keysFile(cfg)
+	if err != nil {
+		return err
+	}
 	return template.Must(template.New("sshd").Parse(sshdTemplate)).Execute(e.stdout, map[string]any{
 		"User": cfg.SSHUser, "KeysUser": keysUser, "Command": cmd, "Append": c.Append,
+		"ForceCommand": c.ForceCommand, "KeysFile": keysFile, "Home": cfg.DataDir,
 	})
+}
+
+// keysFile is the authorized_keys file sshd reads with --force-command:
+// absolute, outside the repos root (where a repository could be named
+// after it), and a path sshd_config can carry.
+func (c *SSHDConfigCmd) keysFile(cfg *config.Config) (string, error) {
+	f := c.KeysFile
+	if f == "" {
+		f = filepath.Join(filepath.Dir(cfg.File), "authorized_keys")
+	}
+	f, err := filepath.Abs(f)
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(f, " \t\"'\\%\n") {
+		return "", fmt.Errorf("keys file %q holds a space, quote, %% or backslash, which sshd_config cannot carry safely; choose another", f)
+	}
+	if inside(f, cfg.Repos) {
+		return "", fmt.Errorf("keys file %s is inside the repos root %s; choose one outside it, e.g. %s", f, cfg.Repos, filepath.Join(filepath.Dir(cfg.File), "authorized_keys"))
+	}
+	return f, nil
 }
 
 // sshdCommand is "/abs/gitserver --config /abs/config.toml". sshd splits
