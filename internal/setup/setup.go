@@ -192,7 +192,7 @@ func OwnerFor(sshUser string) (Owner, error) {
 		if os.Geteuid() != 0 {
 			return Owner{UID: -1, GID: -1, Home: os.Getenv("HOME")}, nil
 		}
-		return Owner{}, fmt.Errorf("ssh user %q does not exist; create it: useradd --system --user-group --shell /bin/sh --home-dir /srv/git %s && usermod --password '*' %s", sshUser, sshUser, sshUser)
+		return Owner{}, fmt.Errorf("ssh user %q does not exist; create it: useradd --system --user-group --create-home --shell /bin/sh --home-dir /var/lib/gitserver-home %s && usermod --password '*' %s", sshUser, sshUser, sshUser)
 	}
 	o := Owner{UID: -1, GID: -1, Home: u.HomeDir}
 	if os.Geteuid() == 0 {
