@@ -88,12 +88,14 @@ func InstallBinary(t testing.TB, src, name string, also ...string) string {
 	return dst
 }
 
-// Server is a running sshd.
+// Server is an sshd: configured by Configure, running after Run (or
+// Start, which does both).
 type Server struct {
 	Addr    string // 127.0.0.1:PORT
 	Port    int
 	HostKey string // public host key line, for known_hosts
 	Config  string // sshd_config path
+	sshd    string
 	log     *SyncBuffer
 	cmd     *exec.Cmd
 }
@@ -101,6 +103,20 @@ type Server struct {
 // Start runs sshd -D -e -f with the given config body; Start adds Port,
 // ListenAddress, HostKey and PidFile. The server stops when the test ends.
 func Start(t testing.TB, body string) *Server {
+	t.Helper()
+	s := Configure(t, body)
+	if out, err := exec.Command(s.sshd, "-t", "-f", s.Config).CombinedOutput(); err != nil {
+		full, _ := os.ReadFile(s.Config)
+		t.Fatalf("sshd -t rejects the config: %v\n%s\n%s", err, out, full)
+	}
+	s.Run(t)
+	return s
+}
+
+// Configure writes Start's config (body after Port, ListenAddress,
+// HostKey and PidFile) with a new host key and a free port, but does not
+// start sshd: a test can write files the config includes, then Run it.
+func Configure(t testing.TB, body string) *Server {
 	t.Helper()
 	sshd := Need(t)
 	dir := t.TempDir()
@@ -116,11 +132,14 @@ func Start(t testing.TB, body string) *Server {
 	if err := os.WriteFile(cfg, []byte(full), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(sshd, "-t", "-f", cfg).CombinedOutput(); err != nil {
-		t.Fatalf("sshd -t rejects the config: %v\n%s\n%s", err, out, full)
-	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, HostKey: strings.TrimSpace(string(pub)), Config: cfg, log: &SyncBuffer{}}
-	s.cmd = exec.Command(sshd, "-D", "-e", "-f", cfg)
+	return &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, HostKey: strings.TrimSpace(string(pub)), Config: cfg, sshd: sshd, log: &SyncBuffer{}}
+}
+
+// Run starts sshd -D -e -f s.Config and waits until it listens. It stops
+// when the test ends, and its log is shown if the test failed.
+func (s *Server) Run(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.sshd, "-D", "-e", "-f", s.Config)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -133,7 +152,6 @@ func Start(t testing.TB, body string) *Server {
 		}
 	})
 	s.waitListening(t)
-	return s
 }
 
 // Log returns what sshd has logged so far.
