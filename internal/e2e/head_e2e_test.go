@@ -39,3 +39,43 @@ func TestFirstPushPointsHead(t *testing.T) {
 		t.Errorf("log lacks the HEAD change:\n%s", log)
 	}
 }
+
+// TestSetHeadChangesWhatCloneChecksOut: 'repos set-head' as root, and
+// set-head over SSH by an admin, change the branch a fresh clone checks
+// out; a user without admin access is refused over SSH.
+func TestSetHeadChangesWhatCloneChecksOut(t *testing.T) {
+	s := newServer(t)
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), "[[rule]]\nrepos = [\"**\"]\nusers = [\"alice\"]\naccess = \"admin\"\n\n[[rule]]\nrepos = [\"**\"]\nusers = [\"bob\"]\naccess = \"write\"\n")
+	alice, bob := s.newClient("alice", true), s.newClient("bob", true)
+	s.admin("", "repos", "create", "--default-branch", "main", "team/app")
+	work := filepath.Join(alice.home, "src")
+	alice.mustGit(alice.home, "init", "-q", "--initial-branch=main", work)
+	for _, b := range []string{"main", "dev", "stable"} {
+		alice.mustGit(work, "checkout", "-q", "-B", b)
+		writeFile(t, filepath.Join(work, b+".txt"), b+"\n")
+		alice.mustGit(work, "add", b+".txt")
+		alice.mustGit(work, "commit", "-q", "-m", b)
+	}
+	alice.mustGit(work, "push", "-q", "root@gitsrv:team/app.git", "main", "dev", "stable")
+	checkedOut := func(want string) {
+		t.Helper()
+		clone := filepath.Join(alice.home, "clone-"+want)
+		alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", clone)
+		if got := strings.TrimSpace(alice.mustGit(clone, "branch", "--show-current")); got != want {
+			t.Errorf("clone checked out %q, want %q", got, want)
+		}
+	}
+	checkedOut("main")
+	s.admin("", "repos", "set-head", "team/app", "dev")
+	checkedOut("dev")
+	if out, err := alice.ssh(nil, "set-head", "team/app", "stable"); err != nil {
+		t.Fatalf("alice: set-head over SSH: %v\n%s", err, out)
+	}
+	checkedOut("stable")
+	if out, err := bob.ssh(nil, "set-head", "team/app", "main"); err == nil {
+		t.Errorf("bob (write) set HEAD over SSH:\n%s", out)
+	}
+	if head := s.serverGit("team/app", "symbolic-ref", "HEAD"); head != "refs/heads/stable" {
+		t.Errorf("HEAD = %q after bob's refused set-head, want refs/heads/stable", head)
+	}
+}
