@@ -120,24 +120,19 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return p, err
 	}
-	dec, err := s.Driver.Authorize(ctx, model, cmd.Verb, cmd.Path)
-	p.Rule = dec.Rule
-	if err != nil {
-		return p, &ClientError{MsgDenied, fmt.Errorf("authorize: %w", err)}
+	out := s.Decide(ctx, model, cmd.Verb, cmd.Path)
+	p.Rule = out.Rule
+	if !out.Allow {
+		return p, &ClientError{MsgDenied, out.Err}
 	}
-	if !dec.Allow {
-		return p, &ClientError{MsgDenied, errors.New("denied by driver")}
-	}
-	dir, err := s.Driver.RepoPath(ctx, cmd.Path)
-	if err != nil {
-		return p, &ClientError{MsgDenied, fmt.Errorf("repo path: %w", err)}
-	}
-	p.Dir, err = s.repoDir(dir)
-	if errors.Is(err, fs.ErrNotExist) && cmd.Verb == ReceivePack {
-		p.Dir, err = s.createOnPush(ctx, model, cmd.Path, p.Name, dir, user)
-	}
-	if err != nil {
-		return p, &ClientError{MsgDenied, err}
+	p.Dir = out.Dir
+	if out.Create {
+		if err := s.Create(ctx, p.Name, out.Dir, user); err != nil {
+			return p, &ClientError{MsgDenied, fmt.Errorf("create on push: %w", err)}
+		}
+		if p.Dir, err = s.repoDir(out.Dir); err != nil {
+			return p, &ClientError{MsgDenied, err}
+		}
 	}
 	hooks, err := s.hooksPath(cmd.Verb, p.Dir)
 	if err != nil {
@@ -202,27 +197,75 @@ func (s *Shim) repoDir(dir string) (string, error) {
 	return real, nil
 }
 
-// createOnPush creates the missing repository name at dir when the driver
-// allows user to, and returns its real path.
-func (s *Shim) createOnPush(ctx context.Context, model UserModel, path, name, dir, user string) (string, error) {
+// Outcome is what the pipeline decides about one git request before it
+// acts on it: Plan carries it out, and 'gitserver access' prints it.
+type Outcome struct {
+	Allow bool
+	// Rule is what decided: Authorize's rule, or AuthorizeCreate's for a
+	// push to a missing repository.
+	Rule string
+	// Dir is the repository's real path or, when Create, where the push
+	// will create it.
+	Dir string
+	// Missing is set when the repository does not exist; Create when it
+	// is missing and the push may create it.
+	Missing, Create bool
+	// Err says why not, for the operator's log (never the client); nil
+	// when Allow.
+	Err error
+}
+
+// Decide decides what a git request (verb on the repository path) by
+// model meets, without acting on it: Authorize first, so that a denied
+// user learns nothing about which repositories exist; then the
+// repository must exist inside Root, except that a push to a missing one
+// may create it when the driver is a CreateAuthorizer that allows it. A
+// fetch of a missing repository is refused: repositories are created by
+// pushing, never by reading.
+func (s *Shim) Decide(ctx context.Context, model UserModel, verb, path string) Outcome {
+	dec, err := s.Driver.Authorize(ctx, model, verb, path)
+	if err != nil {
+		return Outcome{Rule: dec.Rule, Err: fmt.Errorf("authorize: %w", err)}
+	}
+	if !dec.Allow {
+		return Outcome{Rule: dec.Rule, Err: errors.New("denied by driver")}
+	}
+	dir, err := s.Driver.RepoPath(ctx, path)
+	if err != nil {
+		return Outcome{Rule: dec.Rule, Err: fmt.Errorf("repo path: %w", err)}
+	}
+	real, err := s.repoDir(dir)
+	switch {
+	case err == nil:
+		return Outcome{Allow: true, Rule: dec.Rule, Dir: real}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Outcome{Rule: dec.Rule, Err: err}
+	case verb != ReceivePack:
+		return Outcome{Rule: dec.Rule, Missing: true, Err: err}
+	}
+	out := s.mayCreate(ctx, model, path, dir)
+	out.Missing = true
+	return out
+}
+
+// mayCreate decides whether a push may create the missing repository
+// path at dir.
+func (s *Shim) mayCreate(ctx context.Context, model UserModel, path, dir string) Outcome {
 	ca, ok := s.Driver.(CreateAuthorizer)
 	if s.Create == nil || !ok {
-		return "", fmt.Errorf("%s does not exist: %w", dir, fs.ErrNotExist)
+		return Outcome{Err: fmt.Errorf("%s does not exist: %w", dir, fs.ErrNotExist)}
 	}
 	dec, err := ca.AuthorizeCreate(ctx, model, path)
 	if err != nil {
-		return "", fmt.Errorf("authorize create: %w", err)
+		return Outcome{Rule: dec.Rule, Err: fmt.Errorf("authorize create: %w", err)}
 	}
 	if !dec.Allow {
-		return "", fmt.Errorf("%s does not exist and may not be created (%s): %w", dir, dec.Rule, fs.ErrNotExist)
+		return Outcome{Rule: dec.Rule, Err: fmt.Errorf("%s does not exist and may not be created (%s): %w", dir, dec.Rule, fs.ErrNotExist)}
 	}
 	if err := s.insideRoot(dir); err != nil {
-		return "", err
+		return Outcome{Rule: dec.Rule, Err: err}
 	}
-	if err := s.Create(ctx, name, dir, user); err != nil {
-		return "", fmt.Errorf("create on push: %w", err)
-	}
-	return s.repoDir(dir)
+	return Outcome{Allow: true, Rule: dec.Rule, Dir: dir, Create: true}
 }
 
 // insideRoot checks that the deepest existing ancestor of dir resolves

@@ -89,6 +89,14 @@ func (d *Driver) CheckKey(_ context.Context, name, fp string) (shim.UserModel, e
 	return user{name}, nil
 }
 
+// ModelFor is the model of user name without asking the key store: for
+// 'gitserver access', which explains the policy for users who may have
+// no key yet. The request pipeline never uses it.
+func (d *Driver) ModelFor(name string) shim.UserModel { return user{name} }
+
+// HasKeys reports whether name has a key in the store.
+func (d *Driver) HasKeys(name string) (bool, error) { return d.store.HasUser(name) }
+
 // GetUserModel knows a user while they have at least one key.
 func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, error) {
 	ok, err := d.store.HasUser(name)
@@ -107,20 +115,20 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	return d.decide(m, path, "", want)
+	return d.Check(m, path, "", want)
 }
 
 // AuthorizeRef asks the policy about one pushed ref update: creating a
 // ref or fast-forwarding it needs write, rewinding or deleting it force
 // (and the hook classifies any update of an existing tag as a rewind).
 func (d *Driver) AuthorizeRef(_ context.Context, m shim.UserModel, path string, u shim.RefUpdate) (shim.Decision, error) {
-	return d.decide(m, path, u.Ref, policy.RefOp(u.Op).Want())
+	return d.Check(m, path, u.Ref, policy.RefOp(u.Op).Want())
 }
 
 // AuthorizeCreate asks whether the user may create the repository at
 // path by pushing to it: that needs create.
 func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path string) (shim.Decision, error) {
-	return d.decide(m, path, "", policy.Create)
+	return d.Check(m, path, "", policy.Create)
 }
 
 var (
@@ -129,9 +137,12 @@ var (
 	_ shim.CreateAuthorizer = (*Driver)(nil)
 )
 
-// decide asks the policy for user model m, the repository at path, ref
-// ("" for the whole repository) and the wanted level.
-func (d *Driver) decide(m shim.UserModel, path, ref string, want policy.Access) (shim.Decision, error) {
+// Check asks the policy for user model m, the repository at path, ref
+// ("" for the whole repository) and the wanted level. Authorize,
+// AuthorizeRef and AuthorizeCreate are its cases; 'gitserver access'
+// asks it about the other levels. A repository that does not exist yet
+// has the user as its creator, who would create it.
+func (d *Driver) Check(m shim.UserModel, path, ref string, want policy.Access) (shim.Decision, error) {
 	u, ok := m.(user)
 	if !ok {
 		return shim.Decision{}, fmt.Errorf("filedriver: foreign user model %T", m)

@@ -1,15 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 	"github.com/gitserver/gitserver/shim"
+	"github.com/hashicorp/go-hclog"
 )
 
 // AccessCmd explains a policy decision, as the file driver would make it.
@@ -28,8 +29,9 @@ func (c *AccessCmd) Validate() error {
 	return nil
 }
 
-// Run prints the decision and the rule (file:line) that made it; the exit
-// code is 0 for allow and 1 for deny, for scripts.
+// Run prints the decision a real request would meet, with the rule (file:line)
+// that made it and why; the exit code is 0 for allow and 1 for deny, for
+// scripts.
 func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err := keys.ValidUsername(c.User); err != nil {
 		return err
@@ -51,34 +53,96 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
+	d, err := shim.OpenDriver("file", setup.DriverConfig(a.Cfg))
+	if err != nil {
+		return err
+	}
+	fd := d.(*filedriver.Driver)
+	s, err := a.Shim(fd, hclog.NewNullLogger())
+	if err != nil {
+		return err
+	}
 	ref := c.Ref
 	if ref != "" && !strings.HasPrefix(ref, "refs/") {
 		ref = "refs/heads/" + ref
 	}
-	creator := ""
-	if pol.UsesCreator() {
-		creator = c.User // a repository that does not exist yet
-		if dir := filepath.Join(a.Cfg.Repos, shim.DirName(name)); exists(filepath.Join(dir, "HEAD")) {
-			creator, _ = filedriver.ReadCreator(dir)
-		}
+	allow, why, err := explain(e.ctx, s, fd, pol, c.User, name, ref, want)
+	if err != nil {
+		return err
 	}
-	d := pol.Check(policy.Request{User: c.User, Repo: name, Creator: creator, Ref: ref, Want: want})
-	fmt.Fprintf(e.stdout, "%s: %s %s %s%s\n", verdict(d.Allow), c.User, want, name, strings.TrimSuffix(" "+ref, " "))
-	if d.Rule == nil {
-		fmt.Fprintln(e.stdout, "  no rule matched (no match denies)")
-	} else {
-		fmt.Fprintf(e.stdout, "  %s grants %s\n", d.Rule.Pos(), d.Access)
+	fmt.Fprintf(e.stdout, "%s: %s %s %s%s\n", verdict(allow), c.User, want, name, strings.TrimSuffix(" "+ref, " "))
+	fmt.Fprintf(e.stdout, "  %s\n", why)
+	if ok, err := fd.HasKeys(c.User); err == nil && !ok {
+		fmt.Fprintf(e.stdout, "  note: %s has no key yet, so every request of theirs is refused until 'gitserver keys add --user %s'\n", c.User, c.User)
 	}
-	if !d.Allow {
+	if !allow {
 		return exitError(1)
 	}
 	return nil
 }
 
-// exists reports whether path exists.
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// explain decides as the request pipeline would: the git request the
+// level stands for (a fetch for read, a push for the others) through
+// Shim.Decide, which knows whether the repository exists and whether a
+// push may create it; then the level itself, or the ref update, with
+// the file driver's Check.
+func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *policy.Policy, user, name, ref string, want policy.Access) (bool, string, error) {
+	model := fd.ModelFor(user)
+	verb := shim.UploadPack
+	if want >= policy.Write {
+		verb = shim.ReceivePack
+	}
+	out := s.Decide(ctx, model, verb, name)
+	switch {
+	case out.Allow:
+	case out.Missing && verb == shim.UploadPack:
+		return false, name + " does not exist: a fetch finds nothing (a push creates a repository, with create access)", nil
+	case out.Missing:
+		return false, name + " does not exist; creating it needs create (" + grants(pol, out.Rule) + ")", nil
+	default:
+		return false, grants(pol, out.Rule), nil
+	}
+	var dec shim.Decision
+	var err error
+	switch {
+	case ref != "":
+		op := policy.RefFastForward
+		if want >= policy.Force {
+			op = policy.RefRewind
+		}
+		dec, err = fd.AuthorizeRef(ctx, model, name, shim.RefUpdate{Ref: ref, Op: shim.RefOp(op)})
+	case want > policy.Write:
+		dec, err = fd.Check(model, name, "", want)
+	default:
+		dec = shim.Decision{Allow: true, Rule: out.Rule}
+	}
+	if err != nil {
+		return false, "", err
+	}
+	why := grants(pol, dec.Rule)
+	switch {
+	case out.Create && !dec.Allow:
+		why += "; " + name + " does not exist yet"
+	case out.Create:
+		why = name + " does not exist; the push creates it (" + grants(pol, out.Rule) + ")"
+		if dec.Rule != out.Rule {
+			why += "; " + grants(pol, dec.Rule)
+		}
+	}
+	return dec.Allow, why, nil
+}
+
+// grants says what the rule at pos ("policy.toml:12") grants.
+func grants(pol *policy.Policy, pos string) string {
+	for _, r := range pol.Rules {
+		if r.Pos() == pos {
+			return pos + " grants " + r.Access.String()
+		}
+	}
+	if pos == "" || pos == "no rule matched" {
+		return "no rule matched (no match denies)"
+	}
+	return pos
 }
 
 func verdict(allow bool) string {
