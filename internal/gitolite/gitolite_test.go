@@ -88,6 +88,14 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 		{"alice", "rel", "", "refs/tags/x1", delete, true},
 		{"alice", "rel", "", "refs/heads/master", ff, false},
 		{"alice", "nothere", "", "", read, false},
+		// USER in a refex is the pushing user's name (personal branches).
+		{"bob", "personal", "", "refs/heads/bob/x", create, true},
+		{"bob", "personal", "", "refs/heads/alice/x", create, false},
+		{"bob", "personal", "", "refs/heads/bob/x", rewind, false},
+		{"carol", "personal", "", "refs/heads/carol/x", rewind, true},
+		{"carol", "personal", "", "refs/heads/bob/x", create, false},
+		{"carol", "personal", "", "refs/heads/USER/x", create, false},
+		{"dave", "personal", "", "refs/heads/dave/x", create, false},
 	} {
 		q := policy.Request{User: tt.user, Repo: tt.repo, Creator: tt.creator, Ref: tt.ref}
 		switch tt.op {

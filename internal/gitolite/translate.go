@@ -141,8 +141,8 @@ func (c *conf) addUser(out []string, u string, line int) []string {
 }
 
 // refsRegex turns gitolite refexes (prefix-matched regexes, refs/heads/
-// implied) into gitserver refs_regex entries (whole-name matches). No
-// refex means every ref.
+// implied, the first /USER/ the user's name) into gitserver refs_regex
+// entries (whole-name matches). No refex means every ref.
 func refsRegex(refexes []string) []string {
 	if len(refexes) == 0 {
 		return []string{"refs/.*"}
@@ -152,6 +152,9 @@ func refsRegex(refexes []string) []string {
 		if !strings.HasPrefix(x, "refs/") {
 			x = "refs/heads/" + x
 		}
+		// gitolite puts the user's name for the first "/USER/" of a
+		// refex (personal branches); {user} is the quoted name.
+		x = strings.Replace(x, "/USER/", "/{user}/", 1)
 		out[i] = "(?:" + x + ").*"
 	}
 	return out
