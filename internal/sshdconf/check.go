@@ -133,7 +133,7 @@ func checkForceCommand(e Effective, w Want, add func(string, string)) {
 			continue
 		}
 		p := expandKeysFile(f, w.User, w.Home)
-		if within(p, w.Repos) {
+		if Inside(p, w.Repos) {
 			add(fmt.Sprintf("sshd reads keys for user %s from %s, inside the repos root %s", w.User, p, w.Repos), "keep the authorized_keys file outside the repos root, e.g. AuthorizedKeysFile /etc/gitserver/authorized_keys")
 		}
 	}
@@ -177,10 +177,12 @@ func expandKeysFile(f, user, home string) string {
 	return filepath.Clean(p)
 }
 
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
-	d := filepath.Clean(dir)
-	return d != "." && (p == d || strings.HasPrefix(p, d+"/"))
+// Inside reports whether path is dir or lies below it, both made
+// absolute and clean (symlinks are not followed: a path that does not
+// exist yet counts too). A relative path or dir is never inside.
+func Inside(path, dir string) bool {
+	p, d := filepath.Clean(path), filepath.Clean(dir)
+	return filepath.IsAbs(p) && filepath.IsAbs(d) && (p == d || strings.HasPrefix(p, d+string(filepath.Separator)))
 }
 
 // acceptsEnv reports whether one of sshd's AcceptEnv patterns (* and ?

@@ -18,6 +18,7 @@ import (
 	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/internal/sshdconf"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -140,7 +141,7 @@ func checkUser(cfg *config.Config, add func(string, string)) (uid, gid int) {
 		add(fmt.Sprintf("ssh user %s is locked (its password starts with '!'): sshd with UsePAM no refuses every login", name),
 			"usermod --password '*' "+name+"   # no password, but not locked")
 	}
-	if inside(u.HomeDir, cfg.Repos) {
+	if sshdconf.Inside(u.HomeDir, cfg.Repos) {
 		add(fmt.Sprintf("ssh user %s has its home %s inside the repos root %s", name, u.HomeDir, cfg.Repos),
 			"usermod --home "+cfg.DataDir+" "+name+" (the data directory; or choose another repos directory)")
 	}
@@ -160,14 +161,6 @@ func locked(name string) bool {
 		}
 	}
 	return false
-}
-
-// inside reports whether path is dir or lies below it, both made
-// absolute and clean (symlinks are not followed: a home that does not
-// exist yet counts too).
-func inside(path, dir string) bool {
-	p, d := filepath.Clean(path), filepath.Clean(dir)
-	return filepath.IsAbs(p) && filepath.IsAbs(d) && (p == d || strings.HasPrefix(p, d+string(filepath.Separator)))
 }
 
 // loginShell reads the user's shell from /etc/passwd ("" when unknown).

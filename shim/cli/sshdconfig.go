@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/exe"
+	"github.com/gitserver/gitserver/internal/sshdconf"
 )
 
 // SSHDConfigCmd prints the sshd_config block for gitserver.
@@ -107,7 +108,7 @@ func (c *SSHDConfigCmd) keysFile(cfg *config.Config) (string, error) {
 	if strings.ContainsAny(f, " \t\"'\\%\n") {
 		return "", fmt.Errorf("keys file %q holds a space, quote, %% or backslash, which sshd_config cannot carry safely; choose another", f)
 	}
-	if inside(f, cfg.Repos) {
+	if sshdconf.Inside(f, cfg.Repos) {
 		return "", fmt.Errorf("keys file %s is inside the repos root %s; choose one outside it, e.g. %s", f, cfg.Repos, filepath.Join(filepath.Dir(cfg.File), "authorized_keys"))
 	}
 	return f, nil

@@ -1,4 +1,4 @@
-package cli
+package sshdconf
 
 import "testing"
 
@@ -15,8 +15,8 @@ func TestInside(t *testing.T) {
 		{"/var/lib/gitserver-home", "/srv/git", false},
 		{"relative", "/srv/git", false},
 	} {
-		if got := inside(tt.path, tt.dir); got != tt.want {
-			t.Errorf("inside(%q, %q) = %v, want %v", tt.path, tt.dir, got, tt.want)
+		if got := Inside(tt.path, tt.dir); got != tt.want {
+			t.Errorf("Inside(%q, %q) = %v, want %v", tt.path, tt.dir, got, tt.want)
 		}
 	}
 }
