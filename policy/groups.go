@@ -44,6 +44,20 @@ func validName(s string, at bool) bool {
 	return true
 }
 
+// CheckRoleMember checks one role member as a repository stores it: role
+// is a role name (letters, digits and ._-) and member a user name,
+// "@group" or "@all". It does not know which roles or groups a policy
+// has; Check ignores the ones it lacks.
+func CheckRoleMember(role, member string) error {
+	if !validGroup(role) {
+		return fmt.Errorf("policy: invalid role name %q (letters, digits and ._-)", role)
+	}
+	if g, ok := groupRef(member); ok && (g == "all" || validGroup(g)) || validUser(member) {
+		return nil
+	}
+	return fmt.Errorf("policy: invalid role member %q (a user name, @group or @all)", member)
+}
+
 // groupRef returns the group an "@name" entry names.
 func groupRef(entry string) (string, bool) {
 	return strings.CutPrefix(entry, "@")

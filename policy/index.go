@@ -15,9 +15,11 @@ import (
 // entry in [groups]. It is built from the document after it decoded, so
 // every error it meets is one the decoder let through.
 type index struct {
-	file   string
-	rules  []int
-	groups map[string]int
+	file    string
+	rules   []int
+	options []int
+	groups  map[string]int
+	keys    map[string]int // top-level key -> its line
 }
 
 // errorAt formats an error about line of file; line 0 means the whole file.
@@ -32,6 +34,14 @@ func errorAt(file string, line int, format string, args ...any) error {
 func (ix *index) ruleLine(i int) int {
 	if i < len(ix.rules) {
 		return ix.rules[i]
+	}
+	return 0
+}
+
+// optionLine is the line of the i'th option, or 0 if unknown.
+func (ix *index) optionLine(i int) int {
+	if i < len(ix.options) {
+		return ix.options[i]
 	}
 	return 0
 }
@@ -57,7 +67,7 @@ func (ix *index) groupOrder(groups map[string][]string) []string {
 // lines. It also rejects keys that the decoder matched case-insensitively
 // ("Access", "[[Rule]]"): names in a policy are exact.
 func buildIndex(file string, data []byte) (*index, error) {
-	ix := &index{file: file, groups: make(map[string]int)}
+	ix := &index{file: file, groups: make(map[string]int), keys: make(map[string]int)}
 	w := walker{ix: ix, lines: lineCounter{data: data}}
 	var p unstable.Parser
 	p.Reset(data)
@@ -93,8 +103,8 @@ func (w *walker) header(e *unstable.Node) ([]string, error) {
 	if err := w.checkPath(path, line); err != nil {
 		return nil, err
 	}
-	if e.Kind == unstable.ArrayTable && len(path) == 1 && path[0] == "rule" {
-		w.ix.rules = append(w.ix.rules, line)
+	if e.Kind == unstable.ArrayTable && len(path) == 1 {
+		w.ix.addTable(path[0], line)
 	}
 	return path, nil
 }
@@ -109,6 +119,9 @@ func (w *walker) keyValue(table []string, kv *unstable.Node) error {
 	if len(path) == 2 && path[0] == "groups" {
 		w.ix.groups[path[1]] = line
 	}
+	if len(path) == 1 {
+		w.ix.keys[path[0]] = line
+	}
 	v := kv.Value()
 	switch v.Kind {
 	case unstable.InlineTable:
@@ -120,8 +133,8 @@ func (w *walker) keyValue(table []string, kv *unstable.Node) error {
 			if elem.Kind != unstable.InlineTable {
 				continue
 			}
-			if len(path) == 1 && path[0] == "rule" {
-				w.ix.rules = append(w.ix.rules, w.lines.at(elem.Raw.Offset))
+			if len(path) == 1 {
+				w.ix.addTable(path[0], w.lines.at(elem.Raw.Offset))
 			}
 			if err := w.inlineTable(path, elem); err != nil {
 				return err
@@ -160,15 +173,36 @@ func (w *walker) key(table []string, n *unstable.Node) ([]string, int) {
 	return path, line
 }
 
-// ruleFields are the keys a rule may have.
-var ruleFields = []string{"repos", "repos_regex", "users", "refs", "refs_regex", "access"}
+// addTable records the line of one [[rule]] or [[option]].
+func (ix *index) addTable(name string, line int) {
+	switch name {
+	case "rule":
+		ix.rules = append(ix.rules, line)
+	case "option":
+		ix.options = append(ix.options, line)
+	}
+}
+
+// fields are the keys of each table that has fixed ones; a top-level
+// key not here is unknown.
+var fields = map[string][]string{
+	"rule":   {"repos", "repos_regex", "users", "refs", "refs_regex", "access", "allow"},
+	"option": {"repos", "repos_regex", "explicit_rights", "deny_rules"},
+	"groups": nil, // any group name
+	"decide": nil,
+	"roles":  nil,
+}
 
 // checkPath rejects a key path that the decoder would have rejected if it
 // compared names exactly.
 func (w *walker) checkPath(path []string, line int) error {
-	ok := len(path) > 0 && (path[0] == "groups" || path[0] == "rule")
-	if ok && path[0] == "rule" && len(path) > 1 {
-		ok = slices.Contains(ruleFields, path[1])
+	ok := false
+	if len(path) > 0 {
+		var known []string
+		known, ok = fields[path[0]]
+		if ok && len(path) > 1 && known != nil {
+			ok = slices.Contains(known, path[1])
+		}
 	}
 	if !ok {
 		return errorAt(w.ix.file, line, "unknown field %q", strings.Join(path, "."))

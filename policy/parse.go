@@ -17,9 +17,26 @@ const maxSize = 4 << 20
 
 // document is the policy file as TOML.
 type document struct {
-	Groups map[string][]string `toml:"groups"`
-	Rules  []ruleDoc           `toml:"rule"`
+	Decide  *string             `toml:"decide"`
+	Roles   []string            `toml:"roles"`
+	Groups  map[string][]string `toml:"groups"`
+	Rules   []ruleDoc           `toml:"rule"`
+	Options []optionDoc         `toml:"option"`
 }
+
+// optionDoc is one [[option]] as TOML.
+type optionDoc struct {
+	Repos          []string `toml:"repos"`
+	ReposRegex     []string `toml:"repos_regex"`
+	ExplicitRights []string `toml:"explicit_rights"`
+	DenyRules      *bool    `toml:"deny_rules"`
+}
+
+// maxRoles is how many roles a policy may declare (bits of a mask).
+const maxRoles = 64
+
+// rolePrefix marks a users entry that names a role.
+const rolePrefix = "role:"
 
 // ruleDoc is one [[rule]] as TOML. Access is a pointer so that a missing
 // access is told apart from a misspelt one.
@@ -30,6 +47,7 @@ type ruleDoc struct {
 	Refs       []string `toml:"refs"`
 	RefsRegex  []string `toml:"refs_regex"`
 	Access     *string  `toml:"access"`
+	Allow      []string `toml:"allow"`
 }
 
 // Parse reads a policy from r. file names it in errors and in each rule's
@@ -89,12 +107,14 @@ func wantType(key []string) string {
 		return "a table of groups"
 	case slices.Equal(key, []string{"rule"}):
 		return "an array of tables ([[rule]])"
-	case len(key) == 2 && key[0] == "groups":
-		return "a list of strings"
-	case len(key) == 2 && key[0] == "rule" && key[1] != "access":
-		return "a list of strings"
-	case slices.Equal(key, []string{"rule", "access"}):
+	case slices.Equal(key, []string{"option"}):
+		return "an array of tables ([[option]])"
+	case slices.Equal(key, []string{"decide"}), slices.Equal(key, []string{"rule", "access"}):
 		return "a string"
+	case slices.Equal(key, []string{"option", "deny_rules"}):
+		return "true or false"
+	case slices.Equal(key, []string{"roles"}), len(key) == 2:
+		return "a list of strings"
 	}
 	return ""
 }
@@ -120,6 +140,10 @@ func compile(doc *document, ix *index) (*Policy, error) {
 		ix:   ix,
 		gids: make(map[string]int32, len(members)),
 	}
+	b.p.gids = b.gids
+	if err := b.settings(doc); err != nil {
+		return nil, err
+	}
 	// Groups are numbered in file order and each user's list is built
 	// in that order, so it is sorted for binary search.
 	for _, g := range ix.groupOrder(members) {
@@ -137,7 +161,89 @@ func compile(doc *document, ix *index) (*Policy, error) {
 		}
 		b.p.Rules = append(b.p.Rules, r)
 	}
+	for i := range doc.Options {
+		o, err := b.option(&doc.Options[i], ix.optionLine(i))
+		if err != nil {
+			return nil, err
+		}
+		b.p.options = append(b.p.options, o)
+	}
 	return b.p, nil
+}
+
+// settings checks and sets the top-level keys: decide and roles.
+func (b *builder) settings(doc *document) error {
+	if doc.Decide != nil {
+		switch *doc.Decide {
+		case "first-match":
+		case "first-grant":
+			b.p.FirstGrant = true
+		default:
+			return errorAt(b.ix.file, b.ix.keys["decide"], "unknown decide %q (want first-match or first-grant)", *doc.Decide)
+		}
+	}
+	if len(doc.Roles) > maxRoles {
+		return errorAt(b.ix.file, b.ix.keys["roles"], "more than %d roles", maxRoles)
+	}
+	b.p.roleIDs = make(map[string]uint8, len(doc.Roles))
+	for _, r := range doc.Roles {
+		if !validGroup(r) {
+			return errorAt(b.ix.file, b.ix.keys["roles"], "invalid role name %q (letters, digits and ._-)", r)
+		}
+		if _, dup := b.p.roleIDs[r]; dup {
+			return errorAt(b.ix.file, b.ix.keys["roles"], "role %q declared twice", r)
+		}
+		b.p.roleIDs[r] = uint8(len(b.p.Roles))
+		b.p.Roles = append(b.p.Roles, r)
+	}
+	return nil
+}
+
+// option compiles one [[option]], found at line.
+func (b *builder) option(d *optionDoc, line int) (*option, error) {
+	file := b.ix.file
+	if len(d.Repos) == 0 && len(d.ReposRegex) == 0 {
+		return nil, errorAt(file, line, "option has no repos")
+	}
+	if len(d.ExplicitRights) == 0 && d.DenyRules == nil {
+		return nil, errorAt(file, line, "option sets nothing (explicit_rights or deny_rules)")
+	}
+	o := &option{denyRules: d.DenyRules != nil && *d.DenyRules}
+	for _, s := range d.Repos {
+		pat, err := compilePattern(s)
+		if err != nil {
+			return nil, errorAt(file, line, "bad repo pattern %q: %v", s, err)
+		}
+		o.patterns = append(o.patterns, pat)
+	}
+	var err error
+	if o.regexes, err = compileRegexes(d.ReposRegex); err != nil {
+		return nil, errorAt(file, line, "%v", err)
+	}
+	if o.explicit, err = parseRights(d.ExplicitRights); err != nil {
+		return nil, errorAt(file, line, "%v", err)
+	}
+	if slices.ContainsFunc(slices.Concat(d.Repos, d.ReposRegex), func(s string) bool { return strings.Contains(s, creatorVar) }) {
+		b.p.creator = true
+	}
+	return o, nil
+}
+
+// parseRights returns the rights a list names; naming one twice is an
+// error, as it is likely a typo for another.
+func parseRights(list []string) (Rights, error) {
+	var out Rights
+	for _, s := range list {
+		r, err := ParseRight(s)
+		if err != nil {
+			return 0, err
+		}
+		if out&r != 0 {
+			return 0, fmt.Errorf("right %q listed twice", s)
+		}
+		out |= r
+	}
+	return out, nil
 }
 
 // member returns the entry of user u, adding it if needed.
@@ -158,18 +264,32 @@ func (b *builder) rule(d *ruleDoc, line int) (*Rule, error) {
 		return nil, errorAt(file, line, "rule has no repos")
 	case len(d.Users) == 0:
 		return nil, errorAt(file, line, "rule has no users")
-	case d.Access == nil:
-		return nil, errorAt(file, line, "rule has no access")
+	case d.Access == nil && d.Allow == nil:
+		return nil, errorAt(file, line, "rule has no access (or allow)")
 	case d.Refs != nil && len(d.Refs) == 0, d.RefsRegex != nil && len(d.RefsRegex) == 0:
 		// An empty list would read as "every ref": say so instead.
 		return nil, errorAt(file, line, "empty refs list (leave refs out to mean every ref)")
+	case d.Allow != nil && len(d.Allow) == 0:
+		return nil, errorAt(file, line, `empty allow list (use access = "none" to refuse)`)
 	}
-	a, err := parseAccess(*d.Access)
+	a := None
+	var err error
+	if d.Access != nil {
+		if a, err = parseAccess(*d.Access); err != nil {
+			return nil, errorAt(file, line, "%v", err)
+		}
+	}
+	explicit, err := parseRights(d.Allow)
 	if err != nil {
 		return nil, errorAt(file, line, "%v", err)
 	}
+	deny := d.Access != nil && a == None
+	if deny && explicit != 0 {
+		return nil, errorAt(file, line, `a rule with access = "none" refuses: it cannot also allow`)
+	}
 	r := &Rule{File: file, Line: line, Repos: d.Repos, ReposRegex: d.ReposRegex, Users: d.Users,
-		Refs: d.Refs, RefsRegex: d.RefsRegex, Access: a}
+		Refs: d.Refs, RefsRegex: d.RefsRegex, Access: a, Allow: d.Allow,
+		Rights: a.Rights() | explicit, explicit: explicit, deny: deny}
 	if err := b.rulePatterns(r); err != nil {
 		return nil, errorAt(file, line, "%v", err)
 	}
@@ -234,6 +354,14 @@ func (b *builder) ruleUser(r *Rule, u string) error {
 		return nil
 	case creatorVar:
 		r.creator, b.p.creator = true, true
+		return nil
+	}
+	if role, ok := strings.CutPrefix(u, rolePrefix); ok {
+		id, ok := b.p.roleIDs[role]
+		if !ok {
+			return fmt.Errorf("unknown role %q (declare it in roles = [...] at the top)", role)
+		}
+		r.roles |= 1 << id
 		return nil
 	}
 	if name, ok := groupRef(u); ok {

@@ -116,8 +116,8 @@ func TestDecideRejectsBadInput(t *testing.T) {
 	p := mustParse(t, "[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"write\"\n")
 	checkDecide(t, p, []decideCase{
 		{"alice", "a/b", Write, true, 1},
-		{"alice", "a/b", None, false, 1},      // the zero level is never granted
-		{"alice", "a/b", Access(9), false, 1}, // nor a level that does not exist
+		{"alice", "a/b", None, false, 0},      // the zero level is never granted, nor asked of rules
+		{"alice", "a/b", Access(9), false, 0}, // nor a level that does not exist
 		{"", "a/b", Read, false, 0},           // no user
 		{"@all", "a/b", Read, false, 0},       // not a user name
 		{"a/b", "a/b", Read, false, 0},        // not a user name

@@ -8,10 +8,10 @@ type RefOp uint8
 
 // The ref operations a push may hold.
 const (
-	RefCreate      RefOp = iota + 1 // a new ref, tags included; needs write
-	RefFastForward                  // an update that keeps the old commit, of a ref other than a tag; needs write
-	RefRewind                       // a non-fast-forward update, or any update of an existing tag; needs force
-	RefDelete                       // a deleted ref; needs force
+	RefCreate      RefOp = iota + 1 // a new ref, tags included; needs create-ref (write)
+	RefFastForward                  // an update that keeps the old commit, of a ref other than a tag; needs fast-forward (write)
+	RefRewind                       // a non-fast-forward update, or any update of an existing tag; needs rewind (force)
+	RefDelete                       // a deleted ref; needs delete-ref (force)
 )
 
 // The pre-receive hook classifies updates (internal/hooks): as in
@@ -35,15 +35,34 @@ func (o RefOp) String() string {
 	return fmt.Sprintf("RefOp(%d)", uint8(o))
 }
 
-// Want is the level the operation needs: Write to create a ref or
-// fast-forward it, Force to rewind or delete it, None for an invalid
-// operation (which Decide denies).
-func (o RefOp) Want() Access {
+// Right is the right the operation needs: create-ref, fast-forward,
+// rewind or delete-ref (so a write rule creates and fast-forwards, a
+// force rule also rewinds and deletes), or none for an invalid
+// operation, which Check denies.
+func (o RefOp) Right() Rights {
 	switch o {
-	case RefCreate, RefFastForward:
-		return Write
-	case RefRewind, RefDelete:
-		return Force
+	case RefCreate:
+		return RightCreateRef
+	case RefFastForward:
+		return RightFastForward
+	case RefRewind:
+		return RightRewind
+	case RefDelete:
+		return RightDeleteRef
 	}
-	return None
+	return 0
+}
+
+// ParseRefOp returns the operation named s, as String names it, or
+// "rewind" for RefRewind.
+func ParseRefOp(s string) (RefOp, error) {
+	if s == "rewind" {
+		return RefRewind, nil
+	}
+	for o, name := range refOpNames {
+		if o > 0 && s == name {
+			return RefOp(o), nil
+		}
+	}
+	return 0, fmt.Errorf("policy: unknown ref operation %q (want create, fast-forward, rewind or delete)", s)
 }

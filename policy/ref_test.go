@@ -116,8 +116,15 @@ func TestCheckRefs(t *testing.T) {
 		{"alice", "app", "", "heads/main", Write, false, 0},
 		{"alice", "app", "", "refs//main", Write, false, 0},
 	}
+	// For a ref, write stands for a fast-forward, force for a rewind and
+	// admin for a delete.
+	ops := map[Access]RefOp{Write: RefFastForward, Force: RefRewind, Admin: RefDelete}
 	for _, tt := range tests {
-		d := p.Check(Request{User: tt.user, Repo: tt.repo, Creator: tt.creator, Ref: tt.ref, Want: tt.want})
+		q := Request{User: tt.user, Repo: tt.repo, Creator: tt.creator, Ref: tt.ref, Want: tt.want}
+		if tt.ref != "" {
+			q.Op = ops[tt.want]
+		}
+		d := p.Check(q)
 		line := 0
 		if d.Rule != nil {
 			line = d.Rule.Line

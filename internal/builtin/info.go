@@ -57,12 +57,12 @@ func info(ctx context.Context, e Env) error {
 // repoFlags is the flags column for an existing repository, or "" when
 // the user cannot read it.
 func repoFlags(pol *policy.Policy, user, name, dir string) string {
-	creator := ""
-	if pol.UsesCreator() {
-		creator, _ = filedriver.ReadCreator(dir)
+	var meta filedriver.Meta
+	if pol.UsesCreator() || pol.UsesRoles() {
+		meta, _ = filedriver.ReadMeta(dir)
 	}
 	can := func(a policy.Access) bool {
-		return pol.Check(policy.Request{User: user, Repo: name, Creator: creator, Want: a}).Allow
+		return pol.Check(policy.Request{User: user, Repo: name, Creator: meta.Creator, Roles: meta.Roles, Want: a}).Allow
 	}
 	if !can(policy.Read) {
 		return ""

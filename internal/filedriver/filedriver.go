@@ -115,20 +115,21 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	return d.Check(m, path, "", want)
+	return d.Check(m, path, policy.Request{Want: want})
 }
 
 // AuthorizeRef asks the policy about one pushed ref update: creating a
 // ref or fast-forwarding it needs write, rewinding or deleting it force
-// (and the hook classifies any update of an existing tag as a rewind).
+// (and the hook classifies any update of an existing tag as a rewind),
+// or the rights a rule's allow list names.
 func (d *Driver) AuthorizeRef(_ context.Context, m shim.UserModel, path string, u shim.RefUpdate) (shim.Decision, error) {
-	return d.Check(m, path, u.Ref, policy.RefOp(u.Op).Want())
+	return d.Check(m, path, policy.Request{Ref: u.Ref, Op: policy.RefOp(u.Op)})
 }
 
 // AuthorizeCreate asks whether the user may create the repository at
 // path by pushing to it: that needs create.
 func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path string) (shim.Decision, error) {
-	return d.Check(m, path, "", policy.Create)
+	return d.Check(m, path, policy.Request{Want: policy.Create})
 }
 
 var (
@@ -137,12 +138,13 @@ var (
 	_ shim.CreateAuthorizer = (*Driver)(nil)
 )
 
-// Check asks the policy for user model m, the repository at path, ref
-// ("" for the whole repository) and the wanted level. Authorize,
-// AuthorizeRef and AuthorizeCreate are its cases; 'gitserver access'
-// asks it about the other levels. A repository that does not exist yet
-// has the user as its creator, who would create it.
-func (d *Driver) Check(m shim.UserModel, path, ref string, want policy.Access) (shim.Decision, error) {
+// Check asks the policy q (its Ref, Op or Want) for user model m and the
+// repository at path, with the repository's creator and role members as
+// its config records them. Authorize, AuthorizeRef and AuthorizeCreate
+// are its cases; 'gitserver access' asks it about the others. A
+// repository that does not exist yet has the user as its creator, who
+// would create it, and no roles.
+func (d *Driver) Check(m shim.UserModel, path string, q policy.Request) (shim.Decision, error) {
 	u, ok := m.(user)
 	if !ok {
 		return shim.Decision{}, fmt.Errorf("filedriver: foreign user model %T", m)
@@ -155,11 +157,11 @@ func (d *Driver) Check(m shim.UserModel, path, ref string, want policy.Access) (
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	creator := ""
-	if pol.UsesCreator() {
-		creator = d.creator(name, u.name)
+	q.User, q.Repo, q.Creator, q.Roles = u.name, name, "", nil
+	if pol.UsesCreator() || pol.UsesRoles() {
+		q.Creator, q.Roles = d.meta(name, u.name)
 	}
-	dec := pol.Check(policy.Request{User: u.name, Repo: name, Creator: creator, Ref: ref, Want: want})
+	dec := pol.Check(q)
 	rule := "no rule matched"
 	if dec.Rule != nil {
 		rule = dec.Rule.Pos()
@@ -167,16 +169,17 @@ func (d *Driver) Check(m shim.UserModel, path, ref string, want policy.Access) (
 	return shim.Decision{Allow: dec.Allow, Rule: rule}, nil
 }
 
-// creator is who created the repository name, for {creator}: the
-// repository's gitserver.creator, or "" when it has none. For a
-// repository that does not exist yet it is user, who would create it.
-func (d *Driver) creator(name, user string) string {
+// meta is who created the repository name, for {creator}, and its role
+// members: as its config records them, none when it cannot be read
+// (which grants nothing). For a repository that does not exist yet the
+// creator is user, who would create it.
+func (d *Driver) meta(name, user string) (string, map[string][]string) {
 	dir := filepath.Join(d.repos, shim.DirName(name))
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); errors.Is(err, fs.ErrNotExist) {
-		return user
+		return user, nil
 	}
-	c, _ := ReadCreator(dir)
-	return c
+	m, _ := ReadMeta(dir)
+	return m.Creator, m.Roles
 }
 
 // Wanted is the access level a git command needs.

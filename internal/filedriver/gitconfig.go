@@ -8,13 +8,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/policy"
 )
 
 // CreatorKey is the git config key in a repository that names the user
 // who created it by pushing. gitserver sets it; clients cannot.
 const CreatorKey = "gitserver.creator"
+
+// RoleKey is the git config key that holds a repository's role members,
+// one value "ROLE MEMBER" per member (a user, "@group" or "@all"), as
+// gitolite's gl-perms holds them. The perms built-in sets it.
+const RoleKey = "gitserver.role"
+
+// maxRoleMembers bounds the role values ReadMeta accepts.
+const maxRoleMembers = 1000
 
 // maxConfigSize bounds a repository's config file. Git writes a few
 // hundred bytes; a bigger file is refused, never read in part.
@@ -43,6 +53,59 @@ func ReadCreator(dir string) (string, error) {
 		return "", fmt.Errorf("filedriver: %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// Meta is what gitserver records in a repository's config: who created
+// it and who holds which role there.
+type Meta struct {
+	Creator string
+	Roles   map[string][]string // role -> members, in file order
+}
+
+// ReadMeta reads the creator and the role members of the repository at
+// dir, with the rules of ReadCreator. A role value that is not "ROLE
+// MEMBER" with a valid role name and member is an error.
+func ReadMeta(dir string) (Meta, error) {
+	path := filepath.Join(dir, "config")
+	data, err := readConfigFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Meta{}, nil
+	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("filedriver: %w", err)
+	}
+	var m Meta
+	if m.Creator, err = creatorFrom(data); err == nil {
+		m.Roles, err = rolesFrom(data)
+	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("filedriver: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// rolesFrom returns the role members in the config file data.
+func rolesFrom(data []byte) (map[string][]string, error) {
+	var roles map[string][]string
+	n := 0
+	err := parseConfig(data, func(e configEntry) error {
+		if e.section != "gitserver" || e.sub || e.key != "role" {
+			return nil
+		}
+		if n++; n > maxRoleMembers {
+			return fmt.Errorf("more than %d %s values", maxRoleMembers, RoleKey)
+		}
+		role, member, ok := strings.Cut(string(e.value), " ")
+		if !ok || policy.CheckRoleMember(role, member) != nil {
+			return fmt.Errorf("line %d: %s %s is not \"ROLE MEMBER\"", e.line, RoleKey, keys.Quote(string(e.value)))
+		}
+		if roles == nil {
+			roles = make(map[string][]string)
+		}
+		roles[role] = append(roles[role], member)
+		return nil
+	})
+	return roles, err
 }
 
 // readConfigFile reads the regular file at path, of at most

@@ -1,19 +1,25 @@
 // Package gitolite translates a gitolite setup into gitserver's: the
-// rules of gitolite.conf into policy.toml text (Translate) and the user
-// names of a keydir (UserFromKeyFile). It is pure: it reads what it is
-// given and touches no file.
+// rules of gitolite.conf into policy.toml text (Translate), the roles of
+// its rc file (RolesFromRC) and the user names of a keydir
+// (UserFromKeyFile). It is pure: it reads what it is given and touches
+// no file.
 //
 // # Security
 //
-// gitolite and gitserver decide differently: gitolite skips rules that do
-// not grant the access wanted and stops at the first grant or the first
-// "-" matching the ref; gitserver's first matching rule decides. Translate
-// orders the rules so that reads, pushes and ref creation or fast-forward
-// get gitolite's answers, and warns where it cannot promise that (rewinds
-// after "-" rules, C for a group). Tags need no translation: like
-// gitolite, gitserver treats any change to an existing tag as a rewind,
-// so RW creates tags and only RW+ moves or deletes them. Every line it
-// cannot translate is reported, never dropped silently.
+// The translated policy decides as gitolite does: decide = "first-grant"
+// (a rule that matches but does not grant what is asked is passed over;
+// the first grant allows, the first matching "-" denies), its rules in
+// the order of gitolite.conf. A "-" always names refs (every ref without
+// a refex), so it refuses pushes only, unless the repository has option
+// deny-rules, which becomes an [[option]] with deny_rules. RWC and RWD
+// become allow lists with create-ref and delete-ref, and an [[option]]
+// making those rights explicit for the repo line's repositories, as
+// gitolite's CREATE_IS_C and DELETE_IS_D; C becomes allow
+// ["create-repo"]; roles (the rc's ROLES) become role:NAME. Tags need
+// no translation: like gitolite, gitserver treats any change to an
+// existing tag as a rewind. Every line it cannot translate (VREFs,
+// include, subconf, config, other options, M) is reported, never
+// dropped silently.
 package gitolite
 
 import (
@@ -45,16 +51,32 @@ func (w Warning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.M
 // permLine is one "PERM [REFEX...] = USERS..." line under a repo line.
 type permLine struct {
 	line  int
+	block int      // index of its repo line in conf.blocks
 	repos []string // names and regexes as written (groups expanded)
-	perm  string   // R, RW, RW+, -, C, RWC, RW+C
+	perm  string   // R, RW, RW+, -, C, RWC, RW+C, RWD, RW+CD...
 	refs  []string // refexes as written
 	users []string
+}
+
+// block is one repo line and what its lines set for its repositories:
+// gitolite's options (CREATE_IS_C and DELETE_IS_D, which a RW.*C or a D
+// permission sets, and deny-rules).
+type block struct {
+	line      int
+	repos     []string
+	createIsC bool
+	deleteIsD bool
+	denyRules bool
 }
 
 // conf is a parsed gitolite.conf.
 type conf struct {
 	groups map[string][]string // "@g" -> members, in order
+	order  []string            // group names in the order first defined
+	blocks []block
 	rules  []permLine
+	roles  map[string]bool // role names (gitolite's rc ROLES)
+	head   []byte          // the policy's roles and [groups], as written
 	warns  []Warning
 }
 
@@ -62,11 +84,13 @@ type conf struct {
 // linked into the binary sshd starts at every login.
 var (
 	groupLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(@[0-9A-Za-z][-0-9A-Za-z._]*)\s*=\s*(.*)$`) })
-	permRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(-|C|R|RW\+?C?|RW\+?[CDM]+)\s+([^=]*)=\s*(.*)$`) })
+	permRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(-|C|R|RW\+?(?:C?D?|D?C?)M?)\s+([^=]*)=\s*(.*)$`) })
+	optionRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^option\s+([^\s=]+)\s*=\s*(.*)$`) })
 )
 
-// parse reads gitolite.conf.
-func parse(r io.Reader) (*conf, error) {
+// parse reads gitolite.conf; roles are the role names gitolite's rc
+// declares.
+func parse(r io.Reader, roles []string) (*conf, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConf+1))
 	if err != nil {
 		return nil, err
@@ -74,7 +98,10 @@ func parse(r io.Reader) (*conf, error) {
 	if len(data) > maxConf {
 		return nil, fmt.Errorf("input is larger than %d MiB", maxConf>>20)
 	}
-	c := &conf{groups: map[string][]string{}}
+	c := &conf{groups: map[string][]string{}, roles: map[string]bool{}}
+	for _, r := range roles {
+		c.roles[r] = true
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxConfLine)
 	var repos []string
@@ -91,15 +118,19 @@ func parse(r io.Reader) (*conf, error) {
 		case line == "":
 		case groupLine().MatchString(line):
 			m := groupLine().FindStringSubmatch(line)
+			if _, ok := c.groups[m[1]]; !ok {
+				c.order = append(c.order, m[1])
+			}
 			c.groups[m[1]] = append(c.groups[m[1]], strings.Fields(m[2])...)
 		case f[0] == "repo":
 			repos = c.expand(f[1:])
+			c.blocks = append(c.blocks, block{line: n, repos: repos})
 		case f[0] == "include" || f[0] == "subconf":
 			c.warn(n, "%s is not followed; translate that file too and merge the rules", f[0])
-		case f[0] == "option" && strings.Contains(line, "deny-rules"):
-			c.warn(n, "option deny-rules has no gitserver equivalent: '-' rules refuse ref updates only, never reads; skipped")
-		case f[0] == "config" || f[0] == "option":
-			c.warn(n, "%s lines have no gitserver equivalent; skipped: %s", f[0], line)
+		case f[0] == "option":
+			c.option(n, line)
+		case f[0] == "config":
+			c.warn(n, "config lines have no gitserver equivalent; skipped: %s", line)
 		case strings.HasPrefix(line, "RW") || strings.HasPrefix(line, "R ") || strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "C "):
 			c.permLine(n, line, repos)
 		default:
@@ -112,25 +143,51 @@ func parse(r io.Reader) (*conf, error) {
 	return c, sc.Err()
 }
 
+// option handles an "option NAME = VALUE" line of the current repo line.
+func (c *conf) option(n int, line string) {
+	m := optionRE().FindStringSubmatch(line)
+	if m == nil || len(c.blocks) == 0 {
+		c.warn(n, "not an option line under a repo line; skipped: %s", line)
+		return
+	}
+	if m[1] != "deny-rules" {
+		c.warn(n, "option %s has no gitserver equivalent; skipped", m[1])
+		return
+	}
+	switch strings.TrimSpace(m[2]) {
+	case "1":
+		c.blocks[len(c.blocks)-1].denyRules = true
+	case "0":
+		c.warn(n, "option deny-rules = 0 is the default; it does not undo a 1 set for these repositories elsewhere")
+	default:
+		c.warn(n, "option deny-rules = %s: want 1 or 0; skipped", m[2])
+	}
+}
+
 // permLine parses one access line for repos.
 func (c *conf) permLine(n int, line string, repos []string) {
 	m := permRE().FindStringSubmatch(line)
-	if m == nil || len(repos) == 0 {
+	if m == nil || len(c.blocks) == 0 {
 		c.warn(n, "not an access line under a repo line; skipped: %s", line)
 		return
 	}
 	perm, refs := m[1], strings.Fields(m[2])
-	if strings.ContainsAny(strings.TrimPrefix(strings.TrimPrefix(perm, "RW+"), "RW"), "DM") {
-		c.warn(n, "permission %s (D or M) has no gitserver equivalent; skipped", perm)
-		return
-	}
 	for _, ref := range refs {
 		if strings.HasPrefix(ref, "VREF/") {
 			c.warn(n, "VREF rules have no gitserver equivalent; skipped: %s", line)
 			return
 		}
 	}
-	c.rules = append(c.rules, permLine{line: n, repos: repos, perm: perm, refs: refs, users: strings.Fields(m[3])})
+	if strings.HasSuffix(perm, "M") {
+		c.warn(n, "M (merge check) has no gitserver equivalent: translated as %s, merges are not checked", strings.TrimSuffix(perm, "M"))
+		perm = strings.TrimSuffix(perm, "M")
+	}
+	// As gitolite's rw_cdm: a RW.*C or D permission anywhere under a
+	// repo line makes ref creation or deletion its own right there.
+	b := &c.blocks[len(c.blocks)-1]
+	b.createIsC = b.createIsC || strings.HasPrefix(perm, "RW") && strings.Contains(perm, "C")
+	b.deleteIsD = b.deleteIsD || strings.Contains(perm, "D")
+	c.rules = append(c.rules, permLine{line: n, block: len(c.blocks) - 1, repos: repos, perm: perm, refs: refs, users: strings.Fields(m[3])})
 }
 
 // expand replaces @groups (not @all) by their members, recursively.

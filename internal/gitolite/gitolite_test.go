@@ -14,7 +14,7 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := Translate(f)
+	res, err := Translate(f, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,15 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 		{"carol", "users/alice/new", "carol", "", mkrepo, false},
 		{"alice", "baz", "", "refs/heads/main", ff, true},
 		{"alice", "baz", "", "refs/heads/main", rewind, false},
-		{"alice", "qux", "", "", read, false},
+		// RWD: R, W, and deletes as their own right (VREF line skipped).
+		{"alice", "qux", "", "", read, true},
+		{"alice", "qux", "", "refs/heads/x", delete, true},
+		{"alice", "qux", "", "refs/heads/x", rewind, false},
+		// deny-rules: the "-" refuses alice baz... after RW granted read.
+		{"alice", "baz", "", "", read, true},
+		{"alice", "baz", "", "", policy.RefOp(102), false}, // force
+		// RW then "-" then RW+: the RW is passed over for a rewind.
+		{"bob", "foo", "", "refs/heads/dev", create, true},
 		// Tags: RW creates them, only RW+ moves or deletes them.
 		{"bob", "rel", "", "refs/tags/v1", create, true},
 		{"bob", "rel", "", "refs/tags/v1", tagmove, false},
@@ -105,8 +113,10 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 			q.Want = policy.Write
 		case mkrepo:
 			q.Want = policy.Create
+		case 102:
+			q.Want = policy.Force
 		default:
-			q.Want = tt.op.Want()
+			q.Op = tt.op
 		}
 		if got := pol.Check(q); got.Allow != tt.want {
 			t.Errorf("%s %s %s %v (creator %q): %v, want allow=%v", tt.user, tt.repo, tt.ref, q.Want, tt.creator, got, tt.want)
@@ -116,13 +126,15 @@ func TestTranslateAgreesWithGitolite(t *testing.T) {
 	for _, w := range res.Warnings {
 		warns += w.String() + "\n"
 	}
-	for _, want := range []string{"line 33: option deny-rules", "line 34: config", "VREF", "RWD", "include", "line 30: RW here comes before"} {
+	for _, want := range []string{"line 34: config", "VREF", "include"} {
 		if !strings.Contains(warns, want) {
 			t.Errorf("warnings lack %q:\n%s", want, warns)
 		}
 	}
-	if strings.Contains(warns, "line 11:") {
-		t.Errorf("a rewind warning for RW on other repositories:\n%s", warns)
+	for _, unwanted := range []string{"deny-rules", "RWD", "line 30:"} {
+		if strings.Contains(warns, unwanted) {
+			t.Errorf("warnings hold %q, which is translated now:\n%s", unwanted, warns)
+		}
 	}
 	if t.Failed() {
 		t.Logf("warnings:\n%s\npolicy:\n%s", warns, res.Policy)
@@ -155,7 +167,7 @@ func FuzzTranslate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		// Translate checks that its output parses; an error here is a
 		// conf it refuses, never a policy it would write.
-		res, err := Translate(strings.NewReader(s))
+		res, err := Translate(strings.NewReader(s), Options{})
 		if err != nil && strings.Contains(err.Error(), "a bug") {
 			t.Fatal(err)
 		}
@@ -175,12 +187,36 @@ func TestTranslateTooLarge(t *testing.T) {
 		{"file", rules + strings.Repeat("#\n", maxConf/2), "gitolite: input is larger than 4 MiB"},
 		{"line", rules + "# " + strings.Repeat("x", maxConfLine) + "\nrepo b\n", "gitolite: line 3 is longer than 64 KiB"},
 	} {
-		if res, err := Translate(strings.NewReader(tt.in)); err == nil || err.Error() != tt.want {
+		if res, err := Translate(strings.NewReader(tt.in), Options{}); err == nil || err.Error() != tt.want {
 			t.Errorf("Translate(%s too large) = %v, %v; want error %s", tt.name, res, err, tt.want)
 		}
 	}
 	fits := rules + strings.Repeat("#\n", (maxConf-len(rules))/2)
-	if _, err := Translate(strings.NewReader(fits)); err != nil {
+	if _, err := Translate(strings.NewReader(fits), Options{}); err != nil {
 		t.Errorf("Translate(%d bytes) = %v, want success", len(fits), err)
+	}
+}
+
+func TestRolesFromRC(t *testing.T) {
+	rc := `%RC = (
+    UMASK => 0077,
+    # ROLES => { NOTME => 1 },
+    ROLES => {
+        READERS                     =>  1,
+        WRITERS                     =>  1,
+        'MANAGERS' => 1,   # ours
+    },
+    ENABLE => [ 'help', 'perms' ],
+);
+`
+	got, err := RolesFromRC(strings.NewReader(rc))
+	if err != nil || strings.Join(got, " ") != "READERS WRITERS MANAGERS" {
+		t.Errorf("RolesFromRC = %q, %v", got, err)
+	}
+	if got, err := RolesFromRC(strings.NewReader("%RC = ();\n")); err != nil || strings.Join(got, " ") != "READERS WRITERS" {
+		t.Errorf("RolesFromRC(no ROLES) = %q, %v", got, err)
+	}
+	if _, err := RolesFromRC(strings.NewReader("ROLES => { READERS => 0, }\n")); err == nil {
+		t.Errorf("RolesFromRC accepted READERS => 0")
 	}
 }

@@ -19,6 +19,16 @@ type Result struct {
 	Warnings []Warning // lines not translated, or not exactly
 }
 
+// Options are what Translate needs besides gitolite.conf.
+type Options struct {
+	// Roles are the role names of gitolite's rc file (its ROLES); nil
+	// means gitolite's default, READERS and WRITERS.
+	Roles []string
+}
+
+// DefaultRoles are the roles of gitolite's default rc file.
+var DefaultRoles = []string{"READERS", "WRITERS"}
+
 // rule is one gitserver rule, from the gitolite line Line.
 type rule struct {
 	line       int
@@ -27,35 +37,60 @@ type rule struct {
 	reposRegex []string
 	users      []string
 	refsRegex  []string
-	access     policy.Access
+	level      string   // access, or "" for none written
+	allow      []string // rights named one by one
+}
+
+// opt is one gitserver [[option]], from a gitolite repo line.
+type opt struct {
+	line       int
+	src        string
+	repos      []string
+	reposRegex []string
+	explicit   []string
+	denyRules  bool
 }
 
 // plainName is gitolite's REPONAME_PATT: anything else is a regex.
 var plainName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-zA-Z][-0-9a-zA-Z._@/+]*$`) })
 
-// Translate reads gitolite.conf from r and returns the policy.
-func Translate(r io.Reader) (*Result, error) {
-	c, err := parse(r)
+// Translate reads gitolite.conf from r and returns the policy. The policy
+// decides as gitolite does (decide = "first-grant"), with its rules in
+// the order of gitolite.conf; see the package documentation.
+func Translate(r io.Reader, o Options) (*Result, error) {
+	roles := o.Roles
+	if roles == nil {
+		roles = DefaultRoles
+	}
+	c, err := parse(r, roles)
 	if err != nil {
 		return nil, fmt.Errorf("gitolite: %w", err)
 	}
-	var rules []rule
+	var b bytes.Buffer
+	b.WriteString("# Translated from gitolite.conf by 'gitserver import gitolite'.\n")
+	b.WriteString("# As in gitolite, a rule that does not grant what is asked is passed\n")
+	b.WriteString("# over; see the README, \"Importing from gitolite\".\n")
+	b.WriteString("decide = \"first-grant\"\n")
+	var head bytes.Buffer
+	writeList(&head, "roles", roles)
+	c.writeGroups(&head)
+	c.head = head.Bytes()
+	b.Write(c.head)
 	for _, p := range c.rules {
 		for _, r := range c.translate(p) {
-			if err := checkRule(r); err != nil {
+			if err := c.checkRule(r); err != nil {
 				c.warn(p.line, "cannot translate (%v); skipped", err)
 				continue
 			}
-			rules = append(rules, r)
+			writeRule(&b, r)
 		}
 	}
-	c.checkRewinds(rules)
-	var b bytes.Buffer
-	b.WriteString("# Translated from gitolite.conf by 'gitserver import gitolite'.\n")
-	b.WriteString("# Order: within each stretch between \"none\" rules, higher levels first;\n")
-	b.WriteString("# read-only rules last. See the README, \"Importing from gitolite\".\n")
-	for _, r := range order(rules) {
-		writeRule(&b, r)
+	for _, bl := range c.blocks {
+		o, ok := c.blockOption(bl)
+		if !ok {
+			continue
+		}
+		writeOption(&b, o)
 	}
 	if _, err := policy.Parse("translated", bytes.NewReader(b.Bytes())); err != nil {
 		return nil, fmt.Errorf("gitolite: the translated policy does not parse (a bug): %w", err)
@@ -64,50 +99,126 @@ func Translate(r io.Reader) (*Result, error) {
 	return &Result{Policy: b.String(), Warnings: c.warns}, nil
 }
 
-// translate turns one access line into gitserver rules.
+// writeGroups writes the user groups: those whose members, expanded, are
+// all valid user names, so that a role member "@group" means what it
+// meant to gitolite. Repo groups are expanded where they are used.
+func (c *conf) writeGroups(b *bytes.Buffer) {
+	var lines []string
+	for _, g := range c.order {
+		members := c.expand([]string{g})
+		if len(members) == 0 || !c.userGroup(g) || !validGroupName(g) {
+			continue
+		}
+		q := make([]string, len(members))
+		for i, m := range members {
+			q[i] = tomlString(m)
+		}
+		lines = append(lines, fmt.Sprintf("%s = [%s]\n", tomlKey(g[1:]), strings.Join(q, ", ")))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\n[groups]\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
+}
+
+// userGroup reports whether group g, expanded, holds only user names.
+func (c *conf) userGroup(g string) bool {
+	for _, m := range c.expand([]string{g}) {
+		if keys.ValidUsername(m) != nil || m[0] == '@' {
+			return false
+		}
+	}
+	return true
+}
+
+// validGroupName reports whether "@name" is also a gitserver group name.
+func validGroupName(g string) bool {
+	_, err := policy.Parse("g", strings.NewReader(fmt.Sprintf("[groups]\n%s = []\n", tomlKey(g[1:]))))
+	return err == nil && g != "@all"
+}
+
+// translate turns one access line into a gitserver rule.
 func (c *conf) translate(p permLine) []rule {
-	base := rule{line: p.line, src: p.perm + " " + strings.Join(p.refs, " ") + " = " + strings.Join(p.users, " ")}
-	for _, name := range p.repos {
+	r := rule{line: p.line, src: p.perm + " " + strings.Join(p.refs, " ") + " = " + strings.Join(p.users, " ")}
+	r.src = strings.Join(strings.Fields(r.src), " ")
+	r.repos, r.reposRegex = c.repoPatterns(p.repos, p.line)
+	if len(r.repos)+len(r.reposRegex) == 0 {
+		return nil
+	}
+	r.users = c.users(p)
+	if len(r.users) == 0 {
+		return nil
+	}
+	switch p.perm {
+	case "-":
+		// A "-" refuses only the refs it names (every ref without a
+		// refex), unless the repository's deny-rules option is set.
+		r.level, r.refsRegex = "none", refsRegex(p.refs)
+		return []rule{r}
+	case "C":
+		r.allow = []string{"create-repo"}
+		return []rule{r}
+	case "R":
+		r.level = "read"
+		return []rule{r}
+	}
+	r.level = "write"
+	if strings.Contains(p.perm, "+") {
+		r.level = "force"
+	}
+	if strings.Contains(p.perm, "C") {
+		r.allow = append(r.allow, "create-ref")
+	}
+	if strings.Contains(p.perm, "D") {
+		r.allow = append(r.allow, "delete-ref")
+	}
+	if len(p.refs) > 0 {
+		r.refsRegex = refsRegex(p.refs)
+	}
+	return []rule{r}
+}
+
+// repoPatterns translates a repo line's names: @all as "**", CREATOR as
+// {creator}, gitolite's regexes as repos_regex.
+func (c *conf) repoPatterns(names []string, line int) (repos, regexes []string) {
+	for _, name := range names {
 		name = strings.ReplaceAll(name, "CREATOR", "{creator}")
 		switch {
 		case name == "@all":
-			base.repos = append(base.repos, "**")
-		case plainName().MatchString(name):
-			base.repos = append(base.repos, name)
+			repos = append(repos, "**")
+		case plainName().MatchString(strings.ReplaceAll(name, "{creator}", "CREATOR")):
+			repos = append(repos, name)
 		case strings.HasPrefix(name, "@"):
-			c.warn(p.line, "repo group %s is not defined; no repositories", name)
+			c.warn(line, "repo group %s is not defined; no repositories", name)
 		default:
-			base.reposRegex = append(base.reposRegex, name)
+			regexes = append(regexes, name)
 		}
 	}
-	if len(base.repos)+len(base.reposRegex) == 0 {
-		return nil
-	}
-	users := c.users(p)
-	var out []rule
-	grant := strings.TrimSuffix(p.perm, "C")
-	if grant != "" && len(users) > 0 {
-		r := base
-		r.users = users
-		r.access = map[string]policy.Access{"R": policy.Read, "RW": policy.Write, "RW+": policy.Force, "-": policy.None}[grant]
-		if r.access == policy.None || r.access > policy.Read && len(p.refs) > 0 {
-			r.refsRegex = refsRegex(p.refs)
-		}
-		out = append(out, r)
-	}
-	if strings.HasSuffix(p.perm, "C") {
-		if !slices.Equal(p.users, []string{"@all"}) {
-			c.warn(p.line, "C for %s: gitserver lets any user create here (users = [\"{creator}\"]); restrict the repos pattern, e.g. with {user}", strings.Join(p.users, " "))
-		}
-		c.warn(p.line, "C: gitserver's create level also gives the creator read, write and force on the repositories they create")
-		r := base
-		r.users, r.access = []string{"{creator}"}, policy.Create
-		out = append(out, r)
-	}
-	return out
+	return repos, regexes
 }
 
-// users translates a users list: groups expanded, CREATOR as {creator}.
+// blockOption is the [[option]] a repo line's permissions and options call
+// for, if any.
+func (c *conf) blockOption(bl block) (opt, bool) {
+	o := opt{line: bl.line, src: "repo " + strings.Join(bl.repos, " "), denyRules: bl.denyRules}
+	if bl.createIsC {
+		o.explicit = append(o.explicit, "create-ref")
+	}
+	if bl.deleteIsD {
+		o.explicit = append(o.explicit, "delete-ref")
+	}
+	if len(o.explicit) == 0 && !o.denyRules {
+		return opt{}, false
+	}
+	o.repos, o.reposRegex = c.repoPatterns(bl.repos, bl.line)
+	return o, len(o.repos)+len(o.reposRegex) > 0
+}
+
+// users translates a users list: user groups by name (they are in
+// [groups]), others expanded, CREATOR as {creator}, roles as role:NAME.
 func (c *conf) users(p permLine) []string {
 	var out []string
 	for _, u := range p.users {
@@ -116,11 +227,16 @@ func (c *conf) users(p permLine) []string {
 			out = append(out, "@all")
 		case u == "CREATOR":
 			out = append(out, "{creator}")
-		case u == "READERS" || u == "WRITERS":
-			c.warn(p.line, "role %s (set with perms) has no gitserver equivalent; skipped", u)
+		case c.roles[u]:
+			out = append(out, "role:"+u)
 		case strings.HasPrefix(u, "@"):
 			if _, ok := c.groups[u]; !ok {
 				c.warn(p.line, "user group %s is not defined; it has no members", u)
+				continue
+			}
+			if c.userGroup(u) && validGroupName(u) {
+				out = append(out, u)
+				continue
 			}
 			for _, m := range c.expand([]string{u}) {
 				out = c.addUser(out, m, p.line)
@@ -160,10 +276,12 @@ func refsRegex(refexes []string) []string {
 	return out
 }
 
-// checkRule parses r alone, so that a name or regex gitserver refuses
-// is reported on its line rather than failing the whole policy.
-func checkRule(r rule) error {
+// checkRule parses r alone, with the roles and groups of the policy, so
+// that a name or regex gitserver refuses is reported on its line rather
+// than failing the whole policy.
+func (c *conf) checkRule(r rule) error {
 	var b bytes.Buffer
+	b.Write(c.head)
 	writeRule(&b, r)
 	_, err := policy.Parse("rule", &b)
 	return err

@@ -17,16 +17,33 @@ import (
 type AccessCmd struct {
 	User  string `arg:"" help:"User name." placeholder:"USER"`
 	Repo  string `arg:"" help:"Repository, as a client would name it (owner/repo, /owner/repo.git)." placeholder:"REPO"`
-	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,admin" help:"Access wanted: read (clone, fetch, archive), write (push, fast-forward), force (rewind, delete), create (create by pushing) or admin. Default read."`
-	Ref   string `help:"Decide one pushed ref update (write: create, or fast-forward a branch; force: rewind, delete, or move a tag); a bare name is a branch." placeholder:"REF"`
+	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,delete,admin" help:"Access wanted: read (clone, fetch, archive), write (push), force (rewind), create (create the repository by pushing), delete (delete a ref) or admin. With --ref: write is a fast-forward of REF, force a rewind (or a move of a tag), create the creation of REF, delete its deletion. Default read."`
+	Ref   string `help:"Decide one pushed update of REF (see LEVEL); a bare name is a branch." placeholder:"REF"`
 }
 
 // Validate refuses --ref with a level that no ref update needs.
 func (c *AccessCmd) Validate() error {
-	if c.Ref != "" && c.Level != "write" && c.Level != "force" {
-		return fmt.Errorf("--ref needs write or force (reads ignore ref rules)")
+	if c.Ref != "" && (c.Level == "read" || c.Level == "admin") {
+		return fmt.Errorf("--ref needs write, force, create or delete (reads ignore ref rules)")
 	}
 	return nil
+}
+
+// request is the question LEVEL and --ref (ref, in full) ask, and what
+// it is called in the answer.
+func (c *AccessCmd) request(ref string) (policy.Request, string, error) {
+	if c.Level == "delete" {
+		return policy.Request{Ref: ref, Op: policy.RefDelete}, "delete", nil
+	}
+	want, err := policy.ParseAccess(c.Level)
+	if err != nil {
+		return policy.Request{}, "", err
+	}
+	if ref == "" {
+		return policy.Request{Want: want}, want.String(), nil
+	}
+	op := map[policy.Access]policy.RefOp{policy.Write: policy.RefFastForward, policy.Force: policy.RefRewind, policy.Create: policy.RefCreate}[want]
+	return policy.Request{Ref: ref, Op: op}, op.String(), nil
 }
 
 // Run prints the decision a real request would meet, with the rule (file:line)
@@ -40,7 +57,11 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	want, err := policy.ParseAccess(c.Level)
+	ref := c.Ref
+	if ref != "" && !strings.HasPrefix(ref, "refs/") {
+		ref = "refs/heads/" + ref
+	}
+	q, what, err := c.request(ref)
 	if err != nil {
 		return err
 	}
@@ -62,15 +83,11 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	ref := c.Ref
-	if ref != "" && !strings.HasPrefix(ref, "refs/") {
-		ref = "refs/heads/" + ref
-	}
-	allow, why, err := explain(e.ctx, s, fd, pol, c.User, name, ref, want)
+	allow, why, err := explain(e.ctx, s, fd, pol, c.User, name, q)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %s %s%s\n", verdict(allow), c.User, want, name, strings.TrimSuffix(" "+ref, " "))
+	fmt.Fprintf(e.stdout, "%s: %s %s %s%s\n", verdict(allow), c.User, what, name, strings.TrimSuffix(" "+ref, " "))
 	fmt.Fprintf(e.stdout, "  %s\n", why)
 	if ok, err := fd.HasKeys(c.User); err == nil && !ok {
 		fmt.Fprintf(e.stdout, "  note: %s has no key yet, so every request of theirs is refused until 'gitserver keys add --user %s'\n", c.User, c.User)
@@ -81,15 +98,14 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 	return nil
 }
 
-// explain decides as the request pipeline would: the git request the
-// level stands for (a fetch for read, a push for the others) through
+// explain decides as the request pipeline would: the git request q
+// stands for (a fetch for a read, a push for the others) through
 // Shim.Decide, which knows whether the repository exists and whether a
-// push may create it; then the level itself, or the ref update, with
-// the file driver's Check.
-func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *policy.Policy, user, name, ref string, want policy.Access) (bool, string, error) {
+// push may create it; then q itself with the file driver's Check.
+func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *policy.Policy, user, name string, q policy.Request) (bool, string, error) {
 	model := fd.ModelFor(user)
 	verb := shim.UploadPack
-	if want >= policy.Write {
+	if q.Op != 0 || q.Want >= policy.Write {
 		verb = shim.ReceivePack
 	}
 	out := s.Decide(ctx, model, verb, name)
@@ -102,22 +118,12 @@ func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *poli
 	default:
 		return false, grants(pol, out.Rule), nil
 	}
-	var dec shim.Decision
-	var err error
-	switch {
-	case ref != "":
-		op := policy.RefFastForward
-		if want >= policy.Force {
-			op = policy.RefRewind
+	dec := shim.Decision{Allow: true, Rule: out.Rule}
+	if q.Op != 0 || q.Want > policy.Write {
+		var err error
+		if dec, err = fd.Check(model, name, q); err != nil {
+			return false, "", err
 		}
-		dec, err = fd.AuthorizeRef(ctx, model, name, shim.RefUpdate{Ref: ref, Op: shim.RefOp(op)})
-	case want > policy.Write:
-		dec, err = fd.Check(model, name, "", want)
-	default:
-		dec = shim.Decision{Allow: true, Rule: out.Rule}
-	}
-	if err != nil {
-		return false, "", err
 	}
 	why := grants(pol, dec.Rule)
 	switch {
@@ -136,10 +142,13 @@ func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *poli
 func grants(pol *policy.Policy, pos string) string {
 	for _, r := range pol.Rules {
 		if r.Pos() == pos {
-			return pos + " grants " + r.Access.String()
+			return pos + " grants " + r.Grants()
 		}
 	}
 	if pos == "" || pos == "no rule matched" {
+		if pol.FirstGrant {
+			return "no rule grants it (no grant denies)"
+		}
 		return "no rule matched (no match denies)"
 	}
 	return pos

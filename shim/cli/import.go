@@ -26,6 +26,7 @@ type ImportCmd struct {
 type ImportGitoliteCmd struct {
 	Keydir string `required:"" type:"existingdir" help:"gitolite's keydir: every *.pub below it; alice.pub and alice@laptop.pub are alice's." placeholder:"DIR"`
 	Conf   string `required:"" type:"existingfile" help:"gitolite.conf to translate into a policy." placeholder:"FILE"`
+	RC     string `name:"rc" type:"existingfile" help:"gitolite's rc file (~/.gitolite.rc), for its ROLES (default: READERS and WRITERS, as gitolite's)." placeholder:"FILE"`
 	Apply  bool   `help:"Write the policy and add the keys (default: print what would be done)."`
 	Policy string `help:"Write the policy here (default: the configured policy file)." placeholder:"OUT" type:"path"`
 	Force  bool   `help:"With --apply, overwrite an existing policy file."`
@@ -58,12 +59,24 @@ func (c *ImportGitoliteCmd) Run(cli *CLI, e *env) error {
 
 // translate reads and translates the conf, printing its warnings.
 func (c *ImportGitoliteCmd) translate(e *env) (*gitolite.Result, error) {
+	var opts gitolite.Options
+	if c.RC != "" {
+		rc, err := os.Open(c.RC)
+		if err != nil {
+			return nil, err
+		}
+		opts.Roles, err = gitolite.RolesFromRC(rc)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.RC, err)
+		}
+	}
 	f, err := os.Open(c.Conf)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	res, err := gitolite.Translate(f)
+	res, err := gitolite.Translate(f, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Conf, err)
 	}
