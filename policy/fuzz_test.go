@@ -39,8 +39,16 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Members(%q) = %q, %v", g, m, ok)
 			}
 		}
-		for _, name := range []string{"a", "a/b", "users/x/y.git", "public/x"} {
+		roles := map[string][]string{}
+		for _, r := range p.Roles {
+			roles[r] = []string{"x", "@all"}
+		}
+		for _, name := range []string{"a", "a/b", "users/x/y.git", "public/x", "foo", "w/x"} {
 			p.Decide("x", name, Read)
+			d := p.Check(Request{User: "x", Repo: name, Creator: "x", Roles: roles, Ref: "refs/heads/main", Op: RefDelete})
+			if d.Allow && (d.Rule == nil || d.Rule.Rights&RightDeleteRef == 0) {
+				t.Fatalf("delete allowed by %v, which grants no delete-ref", d.Rule)
+			}
 		}
 	})
 }
