@@ -3,6 +3,8 @@ package shim
 import (
 	"errors"
 	"strings"
+
+	"github.com/gitserver/gitserver/policy"
 )
 
 // The built-in commands: what a client can run besides git, e.g.
@@ -14,6 +16,9 @@ const (
 	BuiltinKeys   = "keys"   // list, add or remove one's own keys
 	// BuiltinSetHead points a repository's HEAD at a branch (admins).
 	BuiltinSetHead = "set-head"
+	// BuiltinPerms lists or changes a repository's role members, as
+	// gitolite's perms does (its creator, or admins).
+	BuiltinPerms = "perms"
 )
 
 // The subcommands of BuiltinKeys.
@@ -23,17 +28,28 @@ const (
 	KeysRemove = "remove"
 )
 
+// The subcommands of BuiltinPerms, as the client writes them after the
+// repository.
+const (
+	PermsList   = "-l"  // list the role members (also with no subcommand)
+	PermsRoles  = "-lr" // list the roles the policy declares
+	PermsAdd    = "+"   // + ROLE MEMBER
+	PermsRemove = "-"   // - ROLE MEMBER
+)
+
 // Bounds on a built-in command line.
 const (
-	maxBuiltinWords = 5   // "keys remove --user NAME FINGERPRINT"
+	maxBuiltinWords = 5   // "keys remove --user NAME FINGERPRINT", "perms REPO + ROLE MEMBER"
 	maxBuiltinWord  = 256 // bytes in one word
 	maxBuiltinUser  = 64  // as keys.ValidUsername
 )
 
 // Builtin is a parsed built-in command.
 type Builtin struct {
-	Name string // BuiltinHelp, BuiltinInfo, BuiltinWhoami or BuiltinKeys
-	Sub  string // for BuiltinKeys: KeysList, KeysAdd or KeysRemove
+	Name string // one of the Builtin constants
+	// Sub is KeysList, KeysAdd or KeysRemove for BuiltinKeys, and
+	// PermsList, PermsRoles, PermsAdd or PermsRemove for BuiltinPerms.
+	Sub string
 	// Arg is info's pattern ("" for every repository) or keys remove's
 	// fingerprint.
 	Arg string
@@ -41,8 +57,14 @@ type Builtin struct {
 	// which needs admin. "" means the caller's own keys.
 	User string
 	// Repo and Branch are set-head's arguments: a clean repository name
-	// and a full branch ref, "refs/heads/NAME".
+	// and a full branch ref, "refs/heads/NAME". Repo is also perms'
+	// repository.
 	Repo, Branch string
+	// Role and Member are the arguments of "perms REPO +|- ROLE MEMBER":
+	// a role name and a user name, "@group" or "@all", as
+	// policy.CheckRoleMember accepts them. Whether the policy declares
+	// the role is for the command to decide.
+	Role, Member string
 }
 
 // String returns the command as a short name for logs, e.g. "keys add".
@@ -65,7 +87,7 @@ var ErrBuiltin = errors.New("shim: built-in command")
 func IsBuiltin(s string) bool {
 	first, _, _ := strings.Cut(s, " ")
 	switch first {
-	case BuiltinHelp, BuiltinInfo, BuiltinWhoami, BuiltinKeys, BuiltinSetHead:
+	case BuiltinHelp, BuiltinInfo, BuiltinWhoami, BuiltinKeys, BuiltinSetHead, BuiltinPerms:
 		return true
 	}
 	return false
@@ -81,11 +103,16 @@ func IsBuiltin(s string) bool {
 //	keys add [--user NAME]
 //	keys remove [--user NAME] FINGERPRINT
 //	set-head REPO BRANCH
+//	perms REPO [-l | -lr]
+//	perms REPO + ROLE MEMBER
+//	perms REPO - ROLE MEMBER
 //
 // PATTERN is a repository glob (letters, digits, -_./+@ and *), not
 // starting with "-" and without ".."; NAME a user name; FINGERPRINT a
-// "SHA256:" fingerprint. Errors wrap ErrInvalidCommand and are safe to
-// show to the client.
+// "SHA256:" fingerprint; REPO a name CleanName takes; ROLE a role name
+// and MEMBER a user name, "@group" or "@all" (policy.CheckRoleMember),
+// each at most 64 bytes (65 for "@group") and not starting with "-".
+// Errors wrap ErrInvalidCommand and are safe to show to the client.
 func ParseBuiltin(s string) (Builtin, error) {
 	if err := checkRaw(s); err != nil {
 		return Builtin{}, err
@@ -113,6 +140,8 @@ func ParseBuiltin(s string) (Builtin, error) {
 		return parseKeys(b, args)
 	case BuiltinSetHead:
 		return parseSetHead(b, args)
+	case BuiltinPerms:
+		return parsePerms(b, args)
 	}
 	return Builtin{}, invalidCommand("unsupported command %s", echo(b.Name))
 }
@@ -195,6 +224,37 @@ func parseSetHead(b Builtin, args []string) (Builtin, error) {
 		return Builtin{}, invalidCommand("set-head: %s is not a branch name", echo(args[1]))
 	}
 	b.Repo, b.Branch = name, ref
+	return b, nil
+}
+
+// parsePerms parses "perms REPO [-l | -lr | + ROLE MEMBER | - ROLE
+// MEMBER]", gitolite's perms syntax without its batch mode.
+func parsePerms(b Builtin, args []string) (Builtin, error) {
+	if len(args) == 0 {
+		return Builtin{}, invalidCommand("perms needs a repository")
+	}
+	name, err := CleanName(args[0])
+	if err != nil {
+		return Builtin{}, invalidCommand("perms: %v", err)
+	}
+	b.Repo, args = name, args[1:]
+	switch {
+	case len(args) == 0:
+		b.Sub = PermsList
+		return b, nil
+	case len(args) == 1 && (args[0] == PermsList || args[0] == PermsRoles):
+		b.Sub = args[0]
+		return b, nil
+	case len(args) == 3 && (args[0] == PermsAdd || args[0] == PermsRemove):
+	default:
+		return Builtin{}, invalidCommand("perms needs REPO [-l | -lr | + ROLE MEMBER | - ROLE MEMBER]")
+	}
+	role, member := args[1], args[2]
+	if len(role) > maxBuiltinUser || len(strings.TrimPrefix(member, "@")) > maxBuiltinUser ||
+		role[0] == '-' || member[0] == '-' || policy.CheckRoleMember(role, member) != nil {
+		return Builtin{}, invalidCommand("perms: invalid role %s or member %s (a user name, @group or @all)", echo(role), echo(member))
+	}
+	b.Sub, b.Role, b.Member = args[0], role, member
 	return b, nil
 }
 

@@ -115,7 +115,13 @@ func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, s
 		args = append(args, "arg", hclog.Quote(b.Arg))
 	}
 	if b.Repo != "" {
-		args = append(args, "repo", b.Repo, "branch", hclog.Quote(b.Branch))
+		args = append(args, "repo", b.Repo)
+	}
+	if b.Branch != "" {
+		args = append(args, "branch", hclog.Quote(b.Branch))
+	}
+	if b.Role != "" {
+		args = append(args, "role", hclog.Quote(b.Role), "member", hclog.Quote(b.Member))
 	}
 	if err != nil {
 		args = append(args, "error", err)

@@ -1,8 +1,8 @@
 // Package builtin runs gitserver's built-in SSH commands (help, whoami,
-// info, keys), the same for 'gitserver shell' behind sshd and for the
-// built-in server. The request pipeline (shim.Shim.Serve) recognises and
-// parses them, checks who asks exactly as for git, and runs them with Run,
-// its shim.BuiltinFunc.
+// info, keys, set-head, perms), the same for 'gitserver shell' behind
+// sshd and for the built-in server. The request pipeline
+// (shim.Shim.Serve) recognises and parses them, checks who asks exactly
+// as for git, and runs them with Run, its shim.BuiltinFunc.
 //
 // # Security
 //
@@ -12,9 +12,21 @@
 // "not supported". "keys ... --user NAME" for a NAME other than one's own
 // needs Policy.IsAdmin. A user may only ever remove their own keys
 // (keys.Store.RemoveOwn, one transaction) and not their last one, so that
-// nobody locks themselves out by accident. Messages to the client never
-// hold paths, rules or other users' names; the returned error is for the
-// operator's log.
+// nobody locks themselves out by accident. set-head needs
+// Policy.IsAdmin.
+//
+// perms lists or changes a repository's role members
+// (filedriver.AddRoleMember) and needs the repository's recorded creator
+// or Policy.IsAdmin. A repository that does not exist and one the user
+// may not manage get the same answer, so perms tells nobody which
+// repositories exist. It adds and removes members only in roles the
+// policy declares. A change decides the member's next request, also on
+// an SSH connection that is already open, since the file driver reads
+// the roles on every request.
+//
+// Messages to the client never hold paths or rules, nor other users'
+// names except the role members perms shows to whoever manages the
+// repository; the returned error is for the operator's log.
 package builtin
 
 import (
@@ -62,6 +74,8 @@ func Run(ctx context.Context, e Env) (int, error) {
 		err = keysCmd(e)
 	case shim.BuiltinSetHead:
 		err = setHead(ctx, e)
+	case shim.BuiltinPerms:
+		err = perms(ctx, e)
 	default:
 		err = fail(e, shim.MsgBadBuiltin, fmt.Errorf("unknown built-in %q", e.Cmd.Name))
 	}
@@ -82,6 +96,11 @@ const Help = `gitserver commands (ssh git@HOST COMMAND):
   keys remove [--user NAME] FP    remove one of your keys (not your last one)
   set-head REPO BRANCH            point REPO's HEAD (what a clone checks out)
                                   at an existing BRANCH; needs admin access
+  perms REPO [-l]                 list who holds which role in REPO: ROLE MEMBER
+  perms REPO -lr                  list the roles this server declares
+  perms REPO + ROLE MEMBER        add MEMBER (a user, @group or @all) to ROLE
+  perms REPO - ROLE MEMBER        remove MEMBER from ROLE
+                                  perms needs REPO's creator or admin access
   help                            this text
 --user NAME acts on NAME's keys and needs admin access.
 git clone, fetch, push and archive work with a repository path, e.g.

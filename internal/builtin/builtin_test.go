@@ -56,10 +56,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newPolicyFixture(t, testPolicy)
+}
+
+// newPolicyFixture is newFixture with the policy text policyText.
+func newPolicyFixture(t *testing.T, policyText string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "repos")
 	pol := filepath.Join(dir, "policy.toml")
-	if err := os.WriteFile(pol, []byte(testPolicy), 0o644); err != nil {
+	if err := os.WriteFile(pol, []byte(policyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"team/app", "team/lib", "public/www", "secret/x", "users/bob/y"} {
@@ -208,7 +214,7 @@ func TestKeysOtherUser(t *testing.T) {
 type noBackend struct{ shim.Driver }
 
 func TestUnsupportedDriver(t *testing.T) {
-	for _, cmd := range []string{"info", "keys list"} {
+	for _, cmd := range []string{"info", "keys list", "perms team/app"} {
 		b, _ := shim.ParseBuiltin(cmd)
 		var out, errb bytes.Buffer
 		code, err := Run(context.Background(), Env{Driver: noBackend{}, User: "alice", Cmd: b, Stdio: shim.Stdio{Stdout: &out, Stderr: &errb}})
