@@ -10,18 +10,20 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 )
 
 // TestGitoliteParity asks the real gitolite (Debian's gitolite3, set up
 // in a private HOME) and gitserver, after 'import gitolite' of the same
 // gitolite.conf, the same access questions: every user × repository
-// (existing, wild with a creator, missing) × permission and ref. Any
-// disagreement fails the test with both answers, except the one
-// difference the README documents (gitolite creates a missing wild
-// repository on a fetch; gitserver only on a push).
+// (existing, wild with a creator and roles, missing) × permission and
+// ref, before and after the same perms changes on both. Any
+// disagreement fails the test with both answers, except the two
+// differences the README documents, both on a missing wild repository.
 func TestGitoliteParity(t *testing.T) {
 	if _, err := exec.LookPath("gitolite"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -40,68 +42,105 @@ func TestGitoliteParity(t *testing.T) {
 	}
 	gl := newGitolite(t, filepath.Join(dir, "gitolite"), filepath.Join(keydir, "root.pub"), conf)
 	// Wild repositories, created by their users.
-	gl.run(t, "alice", "create", "users/alice/p")
-	gl.run(t, "bob", "create", "users/bob/q")
+	creators := map[string]string{"users/alice/p": "alice", "users/bob/q": "bob", "team/x": "alice"}
+	for r, u := range creators {
+		gl.run(t, u, "create", r)
+	}
+	gs := newGitserverFrom(t, filepath.Join(dir, "gitserver"), keydir, conf, gl.repos(), creators)
+	// Roles, set the same way on both: gitolite's perms command, and
+	// what gitserver's perms built-in writes.
+	perms := func(user, repo, op, role, member string) {
+		t.Helper()
+		gl.run(t, user, "perms", repo, op, role, member)
+		gs.perms(t, repo, op, role, member)
+	}
+	perms("alice", "users/alice/p", "+", "WRITERS", "bob")
+	perms("alice", "users/alice/p", "+", "READERS", "carol")
+	perms("alice", "team/x", "+", "READERS", "eve")
+	perms("alice", "team/x", "+", "WRITERS", "@staff")
+	perms("bob", "users/bob/q", "+", "READERS", "@all")
+	var n, excused atomic.Int64
+	t.Run("before", func(t *testing.T) { compareAccess(t, gl, gs, users, &n, &excused) })
+	perms("alice", "users/alice/p", "-", "WRITERS", "bob")
+	perms("alice", "users/alice/p", "+", "WRITERS", "dave")
+	perms("alice", "team/x", "-", "WRITERS", "@staff")
+	perms("bob", "users/bob/q", "-", "READERS", "@all")
+	t.Run("after-perms", func(t *testing.T) { compareAccess(t, gl, gs, users, &n, &excused) })
+	t.Logf("%d queries, %d of them the documented differences", n.Load(), excused.Load())
+	if n.Load() < 2000 {
+		t.Errorf("only %d queries asked", n.Load())
+	}
+	if t.Failed() {
+		t.Logf("policy:\n%s", gs.policy(t))
+	}
+}
 
-	gs := newGitserverFrom(t, filepath.Join(dir, "gitserver"), keydir, conf, gl.repos())
-	repos := append(gl.repos(), "users/alice/new", "users/carol/new", "nothere")
+// parityQueries are gitolite's permission and ref for each question;
+// USER stands for the user asking. C any is the creation of the
+// repository (gitolite's ^C); C and D with a ref the creation and the
+// deletion of the ref.
+var parityQueries = []string{"R any", "W any", "+ any", "C any", "D any",
+	"W refs/heads/master", "C refs/heads/master", "+ refs/heads/master", "D refs/heads/master",
+	"W refs/heads/dev", "C refs/heads/dev", "+ refs/heads/dev", "D refs/heads/dev",
+	"W refs/heads/feature/x", "C refs/heads/feature/x", "+ refs/heads/feature/x", "D refs/heads/feature/x",
+	"W refs/heads/release", "+ refs/heads/release",
+	"W refs/tags/v1", "C refs/tags/v1", "+ refs/tags/v1", "D refs/tags/v1", "C refs/tags/x1",
+	"W refs/heads/USER/x", "C refs/heads/USER/x", "+ refs/heads/USER/x", "W refs/heads/alice/x"}
+
+// compareAccess asks both every query for every user (in parallel) and
+// repository and reports each disagreement; it adds how many it asked
+// and excused to n and excused.
+func compareAccess(t *testing.T, gl *gitoliteSite, gs *gitserverSite, users []string, n, excused *atomic.Int64) {
+	for _, u := range users {
+		t.Run(u, func(t *testing.T) {
+			t.Parallel()
+			compareUser(t, gl, gs, u, n, excused)
+		})
+	}
+}
+
+// compareUser asks both every query of user u.
+func compareUser(t *testing.T, gl *gitoliteSite, gs *gitserverSite, u string, n, excused *atomic.Int64) {
+	repos := append(gl.repos(), "users/alice/new", "users/carol/new", "team/new", "nothere")
 	existing := map[string]bool{}
 	for _, r := range gl.repos() {
 		existing[r] = true
 	}
-	type query struct{ perm, ref string }
-	var queries []query
-	for _, q := range []string{"R any", "W any", "+ any", "C any",
-		"W refs/heads/master", "W refs/heads/dev", "W refs/heads/feature", "+ refs/heads/master",
-		"W refs/heads/release", "+ refs/heads/release", "W refs/tags/v1", "+ refs/tags/v1", "W refs/tags/x1",
-		"W refs/heads/USER/x", "+ refs/heads/USER/x", "W refs/heads/alice/x"} {
-		f := strings.Fields(q)
-		queries = append(queries, query{f[0], f[1]})
-	}
 	var bad []string
-	n, excused := 0, 0
-	for _, u := range users {
-		mayCreate := gl.access(t, repos, u, "^C", "any")
-		for _, q := range queries {
-			ref := strings.Replace(q.ref, "USER", u, 1)
-			if q.perm == "C" && ref != "any" {
+	mayCreate := gl.access(t, repos, u, "^C", "any")
+	for _, q := range parityQueries {
+		f := strings.Fields(q)
+		perm, ref := f[0], strings.Replace(f[1], "USER", u, 1)
+		glPerm := perm
+		if perm == "C" && ref == "any" {
+			glPerm = "^C" // gitolite's repository creation; its C is ref creation
+		}
+		glAllow := gl.access(t, repos, u, glPerm, ref)
+		for _, r := range repos {
+			if glPerm == "^C" && existing[r] {
+				continue // gitolite: "DENIED by existence"; nothing to create
+			}
+			n.Add(1)
+			gsAllow, why := gs.access(t, u, r, perm, ref)
+			if glAllow[r] == gsAllow {
 				continue
 			}
-			glPerm := q.perm
-			if glPerm == "C" {
-				glPerm = "^C" // gitolite's repository creation; its C is ref creation
+			// The two documented differences, both on a missing wild
+			// repository that the user may create: gitolite creates it on
+			// a fetch, gitserver only on a push; and 'gitolite access'
+			// answers a push before the creation (CREATOR rules match
+			// nobody yet), while gitolite-shell creates the repository
+			// first, as gitserver's push does.
+			if perm == "R" && !existing[r] && glAllow[r] && strings.Contains(why, "a fetch finds nothing") ||
+				perm != "R" && glPerm != "^C" && !existing[r] && mayCreate[r] && gsAllow && strings.Contains(why, "the push creates it") {
+				excused.Add(1)
+				continue
 			}
-			glAllow := gl.access(t, repos, u, glPerm, ref)
-			for _, r := range repos {
-				if q.perm == "C" && existing[r] {
-					continue // gitolite: "DENIED by existence"; nothing to create
-				}
-				n++
-				gsAllow, why := gs.access(t, u, r, q.perm, ref)
-				if glAllow[r] == gsAllow {
-					continue
-				}
-				// The two documented differences, both on a missing wild
-				// repository that the user may create: gitolite creates it on
-				// a fetch, gitserver only on a push; and 'gitolite access'
-				// answers a push before the creation (CREATOR rules match
-				// nobody yet), while gitolite-shell creates the repository
-				// first, as gitserver's push does.
-				if q.perm == "R" && !existing[r] && glAllow[r] && strings.Contains(why, "a fetch finds nothing") ||
-					(q.perm == "W" || q.perm == "+") && !existing[r] && mayCreate[r] && gsAllow && strings.Contains(why, "the push creates it") {
-					excused++
-					continue
-				}
-				bad = append(bad, fmt.Sprintf("%s %s %s %s: gitolite %v, gitserver %v (%s)", r, u, q.perm, ref, glAllow[r], gsAllow, why))
-			}
+			bad = append(bad, fmt.Sprintf("%s %s %s %s: gitolite %v, gitserver %v (%s)", r, u, perm, ref, glAllow[r], gsAllow, why))
 		}
 	}
-	t.Logf("%d queries, %d of them the documented differences", n, excused)
-	if n < 500 {
-		t.Errorf("only %d queries asked", n)
-	}
 	if len(bad) > 0 {
-		t.Errorf("%d of %d answers differ from gitolite's:\n%s\npolicy:\n%s", len(bad), n, strings.Join(bad, "\n"), gs.policy(t))
+		t.Errorf("%d answers differ from gitolite's:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 }
 
@@ -187,7 +226,7 @@ func (g *gitoliteSite) access(t *testing.T, repos []string, user, perm, ref stri
 // wrote, with gitolite's repositories (and their creators).
 type gitserverSite struct{ cfg string }
 
-func newGitserverFrom(t *testing.T, dir, keydir, conf string, repos []string) *gitserverSite {
+func newGitserverFrom(t *testing.T, dir, keydir, conf string, repos []string, creators map[string]string) *gitserverSite {
 	t.Helper()
 	g := &gitserverSite{cfg: filepath.Join(dir, "config.toml")}
 	for _, d := range []string{"repos", "data"} {
@@ -204,7 +243,7 @@ func newGitserverFrom(t *testing.T, dir, keydir, conf string, repos []string) *g
 	for _, r := range repos {
 		g.must(t, "repos", "create", r)
 	}
-	for r, creator := range map[string]string{"users/alice/p": "alice", "users/bob/q": "bob"} {
+	for r, creator := range creators {
 		repo := filepath.Join(dir, "repos", r+".git")
 		if out, err := exec.Command("git", "config", "--file", filepath.Join(repo, "config"), "gitserver.creator", creator).CombinedOutput(); err != nil {
 			t.Fatalf("git config: %v\n%s", err, out)
@@ -229,12 +268,31 @@ func (g *gitserverSite) must(t *testing.T, args ...string) string {
 	return out
 }
 
+// perms changes a role of repo as gitserver's perms built-in does.
+func (g *gitserverSite) perms(t *testing.T, repo, op, role, member string) {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(filepath.Dir(g.cfg), "repos", repo+".git")
+	if op == "+" {
+		err = filedriver.AddRoleMember(context.Background(), git, dir, role, member)
+	} else {
+		err = filedriver.RemoveRoleMember(context.Background(), git, dir, role, member)
+	}
+	if err != nil {
+		t.Fatalf("perms %s %s %s %s: %v", repo, op, role, member, err)
+	}
+}
+
 // access asks 'gitserver access' the question gitolite's perm and ref
-// stand for: R a read, W and + a push (with --ref a ref update; + a
-// rewind), C the creation of the repository.
+// stand for: R a read, W and + a push (with --ref a fast-forward and a
+// rewind of the ref), C the creation of the repository (with --ref, of
+// the ref), D (with --ref) the deletion of the ref.
 func (g *gitserverSite) access(t *testing.T, user, repo, perm, ref string) (bool, string) {
 	t.Helper()
-	level := map[string]string{"R": "read", "W": "write", "+": "force", "C": "create"}[perm]
+	level := map[string]string{"R": "read", "W": "write", "+": "force", "C": "create", "D": "delete"}[perm]
 	args := []string{"access", user, repo, level}
 	if ref != "any" {
 		args = append(args, "--ref", ref)
