@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
@@ -114,9 +115,11 @@ type ReposListCmd struct {
 }
 
 type repoJSON struct {
-	Name    string `json:"name"`
-	Path    string `json:"path"`
-	Creator string `json:"creator,omitempty"` // who created it by pushing
+	Name    string              `json:"name"`
+	Path    string              `json:"path"`
+	Creator string              `json:"creator,omitempty"` // who created it by pushing
+	Roles   map[string][]string `json:"roles,omitempty"`   // role -> members (perms)
+	Error   string              `json:"error,omitempty"`   // its config could not be read
 }
 
 // Run walks the repos root; a directory NAME.git with a HEAD is a
@@ -137,11 +140,22 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 		return enc.Encode(list)
 	}
 	for _, r := range list {
+		line := r.Name
 		if r.Creator != "" {
-			fmt.Fprintf(e.stdout, "%s\tcreator %s\n", r.Name, r.Creator)
-		} else {
-			fmt.Fprintln(e.stdout, r.Name)
+			line += "\tcreator " + r.Creator
 		}
+		roles := make([]string, 0, len(r.Roles))
+		for role := range r.Roles {
+			roles = append(roles, role)
+		}
+		slices.Sort(roles)
+		for _, role := range roles {
+			line += "\t" + role + " " + strings.Join(r.Roles[role], ",")
+		}
+		if r.Error != "" {
+			line += "\terror: " + r.Error
+		}
+		fmt.Fprintln(e.stdout, line)
 	}
 	return nil
 }
@@ -149,8 +163,13 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 func listRepos(root string) ([]repoJSON, error) {
 	list := []repoJSON{}
 	err := filedriver.WalkRepos(root, func(name, dir string) error {
-		creator, _ := filedriver.ReadCreator(dir)
-		list = append(list, repoJSON{Name: name, Path: dir, Creator: creator})
+		r := repoJSON{Name: name, Path: dir}
+		m, err := filedriver.ReadMeta(dir)
+		if err != nil {
+			r.Error = err.Error()
+		}
+		r.Creator, r.Roles = m.Creator, m.Roles
+		list = append(list, r)
 		return nil
 	})
 	return list, err
