@@ -40,12 +40,14 @@ import (
 //  3. the repository is renamed into the repos root, never over an
 //     existing one (RENAME_NOREPLACE): from here gitserver serves it;
 //  4. hooks/ is renamed to hooks.gitolite/. Killed between 3 and 4, the
-//     repository is served but pushes to it fail (gitolite's update hook
-//     refuses them): fail closed. Running the import again with
+//     repository is served with its creator and roles, but gitolite's
+//     update hook still in it refuses every push (where the ssh user can
+//     run it): fail closed. Running the import again with
 //     --repos REPOS_ROOT --adopt finishes it; every step is idempotent.
 //
-// With --adopt there is no step 3; a kill leaves a repository that the
-// same command run again finishes.
+// With --adopt there is no step 3 (step 2 also gives the directories
+// above the repository, up to the repos root, to the ssh user); a kill
+// leaves a repository that the same command run again finishes.
 
 // hooksAside is where gitolite's hooks/ is moved in each repository.
 const hooksAside = "hooks.gitolite"
@@ -159,6 +161,9 @@ func devOf(path string) int64 {
 func (p *reposPlan) planOne(r *repoImport, roles []string, users map[string]bool) {
 	if r.name == "gitolite-admin" {
 		r.skip, r.quiet = "gitolite's own config repository (--conf translates its gitolite.conf)", true
+		if p.adopt {
+			r.notes = append(r.notes, "stays in the repos root, where gitserver serves it as the policy says (pushes run gitolite's hooks, still in it); move it out if it should not be served")
+		}
 		return
 	}
 	if name, err := shim.CleanName(r.name); err != nil {
@@ -342,8 +347,11 @@ func (r *repoImport) steps(owner string) []string {
 	for _, pm := range r.perms {
 		s = append(s, fmt.Sprintf("add %s = %s %s", filedriver.RoleKey, pm.Role, pm.Member))
 	}
-	if owner != "" {
+	switch {
+	case owner != "" && r.dst != r.src:
 		s = append(s, "give it to the ssh user "+owner+" (chown -R)")
+	case owner != "":
+		s = append(s, "give it, and the directories above it up to the repos root, to the ssh user "+owner+" (chown -R)")
 	}
 	if r.dst != r.src {
 		s = append(s, "move to "+r.dst)
