@@ -46,21 +46,23 @@ func TestGitoliteParity(t *testing.T) {
 	for r, u := range creators {
 		gl.run(t, u, "create", r)
 	}
-	gs := newGitserverFrom(t, filepath.Join(dir, "gitserver"), keydir, conf, gl.repos(), creators)
-	// Roles, set the same way on both: gitolite's perms command, and
-	// what gitserver's perms built-in writes.
+	// Roles set with gitolite's perms before the import, which brings them
+	// over from gl-perms (and the creators from gl-creator).
+	gl.run(t, "alice", "perms", "users/alice/p", "+", "WRITERS", "bob")
+	gl.run(t, "alice", "perms", "users/alice/p", "+", "READERS", "carol")
+	gl.run(t, "alice", "perms", "team/x", "+", "READERS", "eve")
+	gl.run(t, "alice", "perms", "team/x", "+", "WRITERS", "@staff")
+	gl.run(t, "bob", "perms", "users/bob/q", "+", "READERS", "@all")
+	gs := newGitserverFrom(t, filepath.Join(dir, "gitserver"), keydir, conf, gl)
+	// Roles changed later, the same way on both: gitolite's perms command,
+	// and what gitserver's perms built-in writes.
 	perms := func(user, repo, op, role, member string) {
 		t.Helper()
 		gl.run(t, user, "perms", repo, op, role, member)
 		gs.perms(t, repo, op, role, member)
 	}
-	perms("alice", "users/alice/p", "+", "WRITERS", "bob")
-	perms("alice", "users/alice/p", "+", "READERS", "carol")
-	perms("alice", "team/x", "+", "READERS", "eve")
-	perms("alice", "team/x", "+", "WRITERS", "@staff")
-	perms("bob", "users/bob/q", "+", "READERS", "@all")
 	var n, excused atomic.Int64
-	t.Run("before", func(t *testing.T) { compareAccess(t, gl, gs, users, &n, &excused) })
+	t.Run("imported", func(t *testing.T) { compareAccess(t, gl, gs, users, &n, &excused) })
 	perms("alice", "users/alice/p", "-", "WRITERS", "bob")
 	perms("alice", "users/alice/p", "+", "WRITERS", "dave")
 	perms("alice", "team/x", "-", "WRITERS", "@staff")
@@ -222,11 +224,15 @@ func (g *gitoliteSite) access(t *testing.T, repos []string, user, perm, ref stri
 	return allow
 }
 
-// gitserverSite is a gitserver config whose policy 'import gitolite'
-// wrote, with gitolite's repositories (and their creators).
+// gitserverSite is a gitserver config whose policy, keys and
+// repositories 'import gitolite' brought over from a gitolite site.
 type gitserverSite struct{ cfg string }
 
-func newGitserverFrom(t *testing.T, dir, keydir, conf string, repos []string, creators map[string]string) *gitserverSite {
+// newGitserverFrom imports gl's keydir, conf, rc and a copy of its
+// repositories (gitolite keeps serving the originals); gitolite-admin,
+// which the import leaves out, is made empty so that both sides have
+// the same repositories.
+func newGitserverFrom(t *testing.T, dir, keydir, conf string, gl *gitoliteSite) *gitserverSite {
 	t.Helper()
 	g := &gitserverSite{cfg: filepath.Join(dir, "config.toml")}
 	for _, d := range []string{"repos", "data"} {
@@ -239,16 +245,15 @@ func newGitserverFrom(t *testing.T, dir, keydir, conf string, repos []string, cr
 		t.Fatal(err)
 	}
 	writeFile(t, g.cfg, fmt.Sprintf("ssh_user = %q\nrepos = \"repos\"\ndata_dir = \"data\"\npolicy = \"policy.toml\"\n", me.Username))
-	g.must(t, "import", "gitolite", "--keydir", keydir, "--conf", conf, "--apply")
-	for _, r := range repos {
-		g.must(t, "repos", "create", r)
+	copied := filepath.Join(dir, "gitolite-repositories")
+	if out, err := exec.Command("cp", "-a", filepath.Join(gl.home, "repositories"), copied).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	for r, creator := range creators {
-		repo := filepath.Join(dir, "repos", r+".git")
-		if out, err := exec.Command("git", "config", "--file", filepath.Join(repo, "config"), "gitserver.creator", creator).CombinedOutput(); err != nil {
-			t.Fatalf("git config: %v\n%s", err, out)
-		}
+	code, out := g.run("import", "gitolite", "--keydir", keydir, "--conf", conf, "--rc", filepath.Join(gl.home, ".gitolite.rc"), "--repos", copied, "--apply")
+	if code != 0 || !strings.Contains(out, "creator alice, 2 role member(s)") {
+		t.Fatalf("import: exit %d\n%s", code, out)
 	}
+	g.must(t, "repos", "create", "gitolite-admin")
 	return g
 }
 
