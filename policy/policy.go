@@ -303,7 +303,10 @@ type Request struct {
 	// before a push starts).
 	Ref string
 	// Op is what the update does to Ref. With Ref "", it asks whether
-	// some ref may have it done. A request with a Ref needs an Op.
+	// some ref may have it done. A request with a Ref needs an Op, or
+	// Want read: whether the rules for Ref grant read, which is what
+	// gitolite's "access REPO USER R REF" asks (fetches never ask it:
+	// they are decided for the whole repository).
 	Op RefOp
 	// Want is the level wanted of the whole repository, when Op is not
 	// set: read needs read, write any ref right (a push may start),
@@ -317,6 +320,9 @@ func (q *Request) need() (Rights, bool) {
 		return q.Op.Right(), false
 	}
 	if q.Ref != "" {
+		if q.Want == Read {
+			return RightRead, false
+		}
 		return 0, false
 	}
 	switch q.Want {

@@ -52,7 +52,7 @@ func (w Warning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.M
 type permLine struct {
 	line  int
 	block int      // index of its repo line in conf.blocks
-	repos []string // names and regexes as written (groups expanded)
+	repos []string // names, @groups and regexes as written
 	perm  string   // R, RW, RW+, -, C, RWC, RW+C, RWD, RW+CD...
 	refs  []string // refexes as written
 	users []string
@@ -123,7 +123,10 @@ func parse(r io.Reader, roles []string) (*conf, error) {
 			}
 			c.groups[m[1]] = append(c.groups[m[1]], strings.Fields(m[2])...)
 		case f[0] == "repo":
-			repos = c.expand(f[1:])
+			// Groups expand at translation, when every definition is
+			// known: gitolite resolves them when it decides, so a
+			// group defined after its use counts.
+			repos = f[1:]
 			c.blocks = append(c.blocks, block{line: n, repos: repos})
 		case f[0] == "include" || f[0] == "subconf":
 			c.warn(n, "%s is not followed; translate that file too and merge the rules", f[0])

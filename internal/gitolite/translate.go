@@ -144,7 +144,7 @@ func validGroupName(g string) bool {
 func (c *conf) translate(p permLine) []rule {
 	r := rule{line: p.line, src: p.perm + " " + strings.Join(p.refs, " ") + " = " + strings.Join(p.users, " ")}
 	r.src = strings.Join(strings.Fields(r.src), " ")
-	r.repos, r.reposRegex = c.repoPatterns(p.repos, p.line)
+	r.repos, r.reposRegex = c.repoPatterns(c.expand(p.repos), p.line)
 	if len(r.repos)+len(r.reposRegex) == 0 {
 		return nil
 	}
@@ -162,7 +162,12 @@ func (c *conf) translate(p permLine) []rule {
 		r.allow = []string{"create-repo"}
 		return []rule{r}
 	case "R":
+		// Reads are decided for the whole repository, where refexes do
+		// not count; kept for 'gitserver access read --ref'.
 		r.level = "read"
+		if len(p.refs) > 0 {
+			r.refsRegex = refsRegex(p.refs)
+		}
 		return []rule{r}
 	}
 	r.level = "write"
@@ -213,7 +218,7 @@ func (c *conf) blockOption(bl block) (opt, bool) {
 	if len(o.explicit) == 0 && !o.denyRules {
 		return opt{}, false
 	}
-	o.repos, o.reposRegex = c.repoPatterns(bl.repos, bl.line)
+	o.repos, o.reposRegex = c.repoPatterns(c.expand(bl.repos), bl.line)
 	return o, len(o.repos)+len(o.reposRegex) > 0
 }
 

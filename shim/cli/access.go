@@ -17,14 +17,14 @@ import (
 type AccessCmd struct {
 	User  string `arg:"" help:"User name." placeholder:"USER"`
 	Repo  string `arg:"" help:"Repository, as a client would name it (owner/repo, /owner/repo.git)." placeholder:"REPO"`
-	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,delete,admin" help:"Access wanted: read (clone, fetch, archive), write (push), force (rewind), create (create the repository by pushing), delete (delete a ref) or admin. With --ref: write is a fast-forward of REF, force a rewind (or a move of a tag), create the creation of REF, delete its deletion. Default read."`
+	Level string `arg:"" optional:"" default:"read" enum:"read,write,force,create,delete,admin" help:"Access wanted: read (clone, fetch, archive), write (push), force (rewind), create (create the missing repository by pushing), delete (delete a ref) or admin. With --ref: write is a fast-forward of REF, force a rewind (or a move of a tag), create the creation of REF, delete its deletion, read whether REF's rules grant read (as gitolite's access R REF; fetches ignore ref rules). Default read."`
 	Ref   string `help:"Decide one pushed update of REF (see LEVEL); a bare name is a branch." placeholder:"REF"`
 }
 
-// Validate refuses --ref with a level that no ref update needs.
+// Validate refuses --ref with admin, which no ref rule decides.
 func (c *AccessCmd) Validate() error {
-	if c.Ref != "" && (c.Level == "read" || c.Level == "admin") {
-		return fmt.Errorf("--ref needs write, force, create or delete (reads ignore ref rules)")
+	if c.Ref != "" && c.Level == "admin" {
+		return fmt.Errorf("--ref needs read, write, force, create or delete")
 	}
 	return nil
 }
@@ -39,8 +39,8 @@ func (c *AccessCmd) request(ref string) (policy.Request, string, error) {
 	if err != nil {
 		return policy.Request{}, "", err
 	}
-	if ref == "" {
-		return policy.Request{Want: want}, want.String(), nil
+	if ref == "" || want == policy.Read {
+		return policy.Request{Want: want, Ref: ref}, want.String(), nil
 	}
 	op := map[policy.Access]policy.RefOp{policy.Write: policy.RefFastForward, policy.Force: policy.RefRewind, policy.Create: policy.RefCreate}[want]
 	return policy.Request{Ref: ref, Op: op}, op.String(), nil
@@ -101,7 +101,9 @@ func (c *AccessCmd) Run(cli *CLI, e *env) error {
 // explain decides as the request pipeline would: the git request q
 // stands for (a fetch for a read, a push for the others) through
 // Shim.Decide, which knows whether the repository exists and whether a
-// push may create it; then q itself with the file driver's Check.
+// push may create it; then q itself with the file driver's Check. A
+// read with a ref is no request: it asks only whether the ref's rules
+// grant read, as gitolite's "access REPO USER R REF" does.
 func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *policy.Policy, user, name string, q policy.Request) (bool, string, error) {
 	model := fd.ModelFor(user)
 	verb := shim.UploadPack
@@ -109,8 +111,9 @@ func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *poli
 		verb = shim.ReceivePack
 	}
 	out := s.Decide(ctx, model, verb, name)
+	refRead := q.Op == 0 && q.Ref != "" // a question about REF's rules alone
 	switch {
-	case out.Allow:
+	case out.Allow, refRead && !out.Missing:
 	case out.Missing && verb == shim.UploadPack:
 		return false, name + " does not exist: a fetch finds nothing (a push creates a repository, with create access)", nil
 	case out.Missing:
@@ -118,14 +121,20 @@ func explain(ctx context.Context, s *shim.Shim, fd *filedriver.Driver, pol *poli
 	default:
 		return false, grants(pol, out.Rule), nil
 	}
+	if q.Want == policy.Create && q.Ref == "" && !out.Missing {
+		return false, name + " exists: there is nothing to create (create applies to a missing repository)", nil
+	}
 	dec := shim.Decision{Allow: true, Rule: out.Rule}
-	if q.Op != 0 || q.Want > policy.Write {
+	if q.Op != 0 || q.Ref != "" || q.Want > policy.Write {
 		var err error
 		if dec, err = fd.Check(model, name, q); err != nil {
 			return false, "", err
 		}
 	}
 	why := grants(pol, dec.Rule)
+	if refRead {
+		why += "; a fetch is decided for the whole repository (read " + name + " without --ref)"
+	}
 	switch {
 	case out.Create && !dec.Allow:
 		why += "; " + name + " does not exist yet"
