@@ -252,6 +252,9 @@ type Decision struct {
 	Allow  bool
 	Access Access // the deciding rule's level (None when no rule decided)
 	Rule   *Rule  // the deciding rule; nil when none did
+	// Explicit is set when what was asked is a right the repository's
+	// options make explicit: only an allow list naming it grants it.
+	Explicit Rights
 }
 
 // String describes the decision for an operator: "allow: write by
@@ -369,22 +372,23 @@ func (p *Policy) Check(q Request) Decision {
 	m := p.users[q.User]
 	explicit, denyRules := p.optionsFor(name, repo, v)
 	held := p.rolesHeld(q.User, m, q.Roles)
+	ex := explicit & need
 	for _, r := range p.Rules {
 		if !r.hasUser(m, v, held) || !r.hasRepo(name, repo, v) || !r.hasRef(ref, q.Ref, v, denyRules) {
 			continue
 		}
 		if r.deny {
-			return Decision{Rule: r}
+			return Decision{Rule: r, Explicit: ex}
 		}
 		got := r.Rights&^explicit | r.explicit
 		if any && got&need != 0 || !any && got&need == need {
-			return Decision{Allow: true, Access: r.Access, Rule: r}
+			return Decision{Allow: true, Access: r.Access, Rule: r, Explicit: ex}
 		}
 		if !p.FirstGrant {
-			return Decision{Access: r.Access, Rule: r}
+			return Decision{Access: r.Access, Rule: r, Explicit: ex}
 		}
 	}
-	return Decision{}
+	return Decision{Explicit: ex}
 }
 
 // optionsFor returns what the options naming the repository set: the

@@ -120,6 +120,13 @@ func TestFirstGrant(t *testing.T) {
 				tt.user, tt.repo, tt.creator, tt.ref, tt.op, tt.want, d, line, tt.allow, tt.line)
 		}
 	}
+	// A refusal says when what was asked is explicit in the repository.
+	if d := p.DecideRef("bob", "foo", "", "refs/heads/new", RefCreate); d.Explicit != RightCreateRef {
+		t.Errorf("create in foo: Explicit = %v, want create-ref", d.Explicit)
+	}
+	if d := p.DecideRef("bob", "bar", "", "refs/heads/master", RefRewind); d.Explicit != 0 {
+		t.Errorf("rewind in bar: Explicit = %v, want none", d.Explicit)
+	}
 	// Without roles, nobody holds one.
 	if d := p.Check(Request{User: "dave", Repo: "w/x", Want: Read}); d.Allow {
 		t.Errorf("dave reads w/x without role members: %v", d)

@@ -28,6 +28,10 @@ type Decision struct {
 	// Rule says what decided, for the operator's log (e.g.
 	// "policy.toml:12"); never shown to the client.
 	Rule string
+	// Need names, for a refused ref update, the right it needed when
+	// that is not the usual level ("create-ref" where the policy makes
+	// creating refs its own right); "" otherwise.
+	Need string
 }
 
 // ErrUnknownKey is returned by Authenticate for a key it does not know.

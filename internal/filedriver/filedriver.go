@@ -166,7 +166,11 @@ func (d *Driver) Check(m shim.UserModel, path string, q policy.Request) (shim.De
 	if dec.Rule != nil {
 		rule = dec.Rule.Pos()
 	}
-	return shim.Decision{Allow: dec.Allow, Rule: rule}, nil
+	need := ""
+	if !dec.Allow && dec.Explicit != 0 {
+		need = dec.Explicit.String()
+	}
+	return shim.Decision{Allow: dec.Allow, Rule: rule, Need: need}, nil
 }
 
 // meta is who created the repository name, for {creator}, and its role

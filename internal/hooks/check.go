@@ -193,7 +193,7 @@ func (c *checker) decide(u shim.RefUpdate) (bool, error) {
 	}
 	c.logRef(u.Ref, target, "op", opName(op, target), "decision", verdict(dec.Allow), "rule", dec.Rule)
 	if !dec.Allow {
-		fmt.Fprintf(c.Stderr, "gitserver: %s: %s refused (%s)\n", name, opName(op, target), needs(op))
+		fmt.Fprintf(c.Stderr, "gitserver: %s: %s refused (%s)\n", name, opName(op, target), needs(op, dec.Need))
 	}
 	return dec.Allow, nil
 }
@@ -271,8 +271,12 @@ func opName(op shim.RefOp, ref string) string {
 	return map[shim.RefOp]string{shim.RefCreate: "create", shim.RefFastForward: "update", shim.RefRewind: "non-fast-forward update", shim.RefDelete: "delete"}[op]
 }
 
-// needs says what access the refused operation needed.
-func needs(op shim.RefOp) string {
+// needs says what access the refused operation needed: need, the right
+// the driver named, or the level it takes.
+func needs(op shim.RefOp, need string) string {
+	if need != "" {
+		return "needs " + need + " access to this ref"
+	}
 	if op == shim.RefRewind || op == shim.RefDelete {
 		return "needs force access to this ref"
 	}
