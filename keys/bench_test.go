@@ -107,7 +107,7 @@ func benchStore(b *testing.B, n, users int) (*Store, []string, []string) {
 				fps = append(fps, k.Fingerprint)
 			}
 		}
-		if added, errs := s.Import(recs); len(errs) > 0 || added != len(recs) {
+		if added, errs, err := s.Import(recs); err != nil || len(errs) > 0 || added != len(recs) {
 			b.Fatalf("Import: %d added, %v", added, errs)
 		}
 	}

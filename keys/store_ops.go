@@ -94,13 +94,15 @@ func (s *Store) Add(recs []Record) (added []Record, err error) {
 	return added, nil
 }
 
-// Import adds the good records in one transaction and reports the others:
-// invalid records and conflicts. A key the same user already has is
-// skipped, as in Add. Callers pass batches (of about 5000 records) so that
-// each transaction, and the time others wait for it, stays short.
-func (s *Store) Import(recs []Record) (added int, errs []error) {
+// Import adds the good records in one transaction and reports the others
+// in rejected: invalid records and conflicts. A key the same user already
+// has is skipped, as in Add. err is the store failing (it cannot be
+// opened or written), when nothing was added. Callers pass batches (of
+// about 5000 records) so that each transaction, and the time others wait
+// for it, stays short.
+func (s *Store) Import(recs []Record) (added int, rejected []error, err error) {
 	good, errs := prepare(recs, time.Now())
-	err := s.update(true, func(tx *bolt.Tx) error {
+	err = s.update(true, func(tx *bolt.Tx) error {
 		added = 0
 		kb, ub, err := createBuckets(tx)
 		if err != nil {
@@ -120,9 +122,9 @@ func (s *Store) Import(recs []Record) (added int, errs []error) {
 		return nil
 	})
 	if err != nil {
-		return 0, append(errs, err)
+		return 0, errs, err
 	}
-	return added, errs
+	return added, errs, nil
 }
 
 // prepare validates records and sets a zero Added to now.

@@ -121,9 +121,9 @@ func TestAddInvalid(t *testing.T) {
 func TestImport(t *testing.T) {
 	s := newStore(t)
 	mustAdd(t, s, rec("alice", 1))
-	added, errs := s.Import([]Record{rec("bob", 1), rec("bob", 2), rec("-bad", 3), rec("alice", 1), rec("carol", 4)})
-	if added != 2 || len(errs) != 2 || !errors.As(errs[0], new(*ConflictError)) && !errors.As(errs[1], new(*ConflictError)) {
-		t.Errorf("Import = %d, %v; want 2 added, one invalid record, one conflict", added, errs)
+	added, errs, err := s.Import([]Record{rec("bob", 1), rec("bob", 2), rec("-bad", 3), rec("alice", 1), rec("carol", 4)})
+	if err != nil || added != 2 || len(errs) != 2 || !errors.As(errs[0], new(*ConflictError)) && !errors.As(errs[1], new(*ConflictError)) {
+		t.Errorf("Import = %d, %v, %v; want 2 added, one invalid record, one conflict", added, errs, err)
 	}
 	if n, _ := s.Count(); n != 3 {
 		t.Errorf("Count = %d, want 3", n)

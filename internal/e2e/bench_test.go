@@ -65,8 +65,8 @@ func benchStore(b *testing.B, n, users int) string {
 		for i := lo; i < min(lo+batch, n); i++ {
 			recs = append(recs, keys.Record{User: fmt.Sprintf("user%d", i%users), Key: benchKey(i)})
 		}
-		if _, errs := st.Import(recs); len(errs) > 0 {
-			b.Fatal(errs[0])
+		if _, errs, err := st.Import(recs); err != nil || len(errs) > 0 {
+			b.Fatal(err, errs)
 		}
 	}
 	b.Logf("built a store of %d keys in %v", n, time.Since(start))

@@ -164,7 +164,7 @@ func benchStore(b *testing.B, s *keys.Store, n, users int) []benchReq {
 				reqs = append(reqs, benchReq{user: u, fp: k.Fingerprint, model: user{u}})
 			}
 		}
-		if added, errs := s.Import(recs); len(errs) > 0 || added != len(recs) {
+		if added, errs, err := s.Import(recs); err != nil || len(errs) > 0 || added != len(recs) {
 			b.Fatalf("Import: %d added, %v", added, errs)
 		}
 	}

@@ -247,7 +247,10 @@ func (c *ImportGitoliteCmd) apply(e *env, a *app, res *gitolite.Result, recs []k
 	for i := range recs {
 		recs[i].Added = now
 	}
-	added, errs := a.Store().Import(recs)
+	added, errs, err := a.Store().Import(recs)
+	if err != nil {
+		return fmt.Errorf("%skey store %s: %w; no key added", wrote, a.Store().Path(), err)
+	}
 	for _, err := range errs {
 		fmt.Fprintf(e.stderr, "gitserver: %v\n", err)
 	}

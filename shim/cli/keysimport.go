@@ -38,11 +38,16 @@ func (c *KeysImportCmd) Run(cli *CLI, e *env) error {
 	now := time.Now().UTC()
 	var batch []keys.Record
 	added, conflicts := 0, 0
+	var storeErr error
 	flush := func() {
-		if len(batch) == 0 {
+		if len(batch) == 0 || storeErr != nil {
 			return
 		}
-		n, errs := store.Import(batch)
+		n, errs, err := store.Import(batch)
+		if err != nil {
+			storeErr = err
+			return
+		}
 		added += n
 		for _, err := range errs {
 			conflicts++
@@ -59,9 +64,12 @@ func (c *KeysImportCmd) Run(cli *CLI, e *env) error {
 		if len(batch) >= c.Batch {
 			flush()
 		}
-		return nil
+		return storeErr
 	})
 	flush()
+	if storeErr != nil {
+		return fmt.Errorf("key store %s: %w (imported %d key(s) before it failed)", store.Path(), storeErr, added)
+	}
 	if progress {
 		fmt.Fprintln(e.stderr)
 	}
