@@ -31,6 +31,9 @@ type BuiltinCall struct {
 	Key    string
 	Model  UserModel
 	Cmd    Builtin
+	// Client is the client's address ("" when unknown): behind a trusted
+	// proxy, the one its PROXY header gave.
+	Client string
 	Stdio
 }
 
@@ -64,7 +67,7 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 		fmt.Fprintln(stdio.Stderr, Greeting(plan.User))
 		return 1
 	case errors.Is(err, ErrBuiltin):
-		return s.serveBuiltin(ctx, log, plan, stdio, start)
+		return s.serveBuiltin(ctx, log, plan, req.Client, stdio, start)
 	case err != nil:
 		msg, args := Refusal(req, plan, err)
 		log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
@@ -94,14 +97,14 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 }
 
 // serveBuiltin runs a vetted built-in command and logs it.
-func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, stdio Stdio, start time.Time) int {
+func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, client string, stdio Stdio, start time.Time) int {
 	b := *plan.Builtin
 	code, err := 1, error(nil)
 	if s.Builtin == nil {
 		fmt.Fprintln(stdio.Stderr, MsgBadBuiltin)
 		err = errors.New("built-in commands are not served here")
 	} else {
-		code, err = s.Builtin(ctx, BuiltinCall{Driver: s.Driver, Root: s.Root, User: plan.User, Key: plan.Key, Model: plan.Model, Cmd: b, Stdio: stdio})
+		code, err = s.Builtin(ctx, BuiltinCall{Driver: s.Driver, Root: s.Root, User: plan.User, Key: plan.Key, Model: plan.Model, Cmd: b, Client: client, Stdio: stdio})
 	}
 	decision := "allow"
 	if err != nil {

@@ -68,6 +68,9 @@ func Run(ctx context.Context, e Env) (int, error) {
 		_, err = io.WriteString(e.Stdout, Help)
 	case shim.BuiltinWhoami:
 		_, err = fmt.Fprintf(e.Stdout, "user %s\nkey  %s\n", e.User, e.Key)
+		if err == nil && e.Client != "" {
+			_, err = fmt.Fprintf(e.Stdout, "from %s\n", e.Client)
+		}
 	case shim.BuiltinInfo:
 		err = info(ctx, e)
 	case shim.BuiltinKeys:
@@ -90,7 +93,8 @@ const Help = `gitserver commands (ssh git@HOST COMMAND):
   info [PATTERN]                  repositories you can reach: R read, W write,
                                   F force (rewind, delete), C create by pushing;
                                   PATTERN is a glob such as 'team/*' or 'team/**'
-  whoami                          your user name and the key you logged in with
+  whoami                          your user name, the key you logged in with
+                                  and the address you came from
   keys list [--user NAME]         list your keys
   keys add [--user NAME]          add the key lines read from stdin (all or nothing)
   keys remove [--user NAME] FP    remove one of your keys (not your last one)

@@ -155,6 +155,13 @@ func TestHelpWhoami(t *testing.T) {
 	if out, _, code := f.run("alice", "whoami", ""); code != 0 || out != "user alice\nkey  SHA256:k\n" {
 		t.Errorf("whoami = %d %q", code, out)
 	}
+	var out bytes.Buffer
+	b, _ := shim.ParseBuiltin("whoami")
+	Run(context.Background(), Env{Driver: f.drv, Root: f.root, User: "alice", Key: "SHA256:k", Client: "192.0.2.7:5555",
+		Cmd: b, Stdio: shim.Stdio{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out}})
+	if out.String() != "user alice\nkey  SHA256:k\nfrom 192.0.2.7:5555\n" {
+		t.Errorf("whoami with a client address = %q", out.String())
+	}
 }
 
 func TestKeysSelfService(t *testing.T) {
