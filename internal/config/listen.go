@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,33 @@ type Listen struct {
 	MaxChannels int `toml:"max_channels"`
 	// DrainTimeout bounds how long SIGTERM waits for running git operations.
 	DrainTimeout Duration `toml:"drain_timeout"`
+	// ProxyProtocolFrom lists the trusted proxies (addresses or CIDR
+	// prefixes, e.g. a TCP load balancer): a connection from one of them
+	// must start with a PROXY protocol header (v1 or v2), whose source is
+	// then the client's address everywhere (log, limits, whoami). A
+	// connection from anyone else that starts with a header is refused.
+	// Empty: PROXY protocol is off.
+	ProxyProtocolFrom []string `toml:"proxy_protocol_from"`
+	// ProxyHeaderTimeout bounds the wait for a trusted proxy's header.
+	ProxyHeaderTimeout Duration `toml:"proxy_header_timeout"`
+}
+
+// ProxyPrefixes returns ProxyProtocolFrom as prefixes: an address is a
+// prefix of its full length.
+func (l *Listen) ProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range l.ProxyProtocolFrom {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("listen.proxy_protocol_from: %q is not an address or a prefix like \"10.0.0.0/8\"", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // DefaultListen is what serve uses for keys the file leaves out.
@@ -43,6 +71,7 @@ func DefaultListen() Listen {
 		IdleTimeout:          Duration(10 * time.Minute),
 		MaxChannels:          10,
 		DrainTimeout:         Duration(60 * time.Second),
+		ProxyHeaderTimeout:   Duration(5 * time.Second),
 	}
 }
 
@@ -61,12 +90,13 @@ func (l *Listen) validate() error {
 	for _, v := range []struct {
 		name string
 		d    Duration
-	}{{"login_grace_time", l.LoginGraceTime}, {"idle_timeout", l.IdleTimeout}, {"drain_timeout", l.DrainTimeout}} {
+	}{{"login_grace_time", l.LoginGraceTime}, {"idle_timeout", l.IdleTimeout}, {"drain_timeout", l.DrainTimeout}, {"proxy_header_timeout", l.ProxyHeaderTimeout}} {
 		if v.d <= 0 {
 			return fmt.Errorf("listen.%s must be positive, e.g. \"30s\"", v.name)
 		}
 	}
-	return nil
+	_, err := l.ProxyPrefixes()
+	return err
 }
 
 // Duration is a time.Duration written as a string: "30s", "10m".

@@ -35,3 +35,29 @@ func FuzzHostPort(f *testing.F) {
 		}
 	})
 }
+
+func TestProxyPrefixes(t *testing.T) {
+	l := DefaultListen()
+	l.ProxyProtocolFrom = []string{"127.0.0.1", "10.1.2.3/8", "::1", "::ffff:192.0.2.1"}
+	got, err := l.ProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1/32", "10.0.0.0/8", "::1/128", "192.0.2.1/32"}
+	for i, p := range got {
+		if p.String() != want[i] {
+			t.Errorf("prefix %d = %s, want %s", i, p, want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:22"} {
+		l.ProxyProtocolFrom = []string{bad}
+		if err := l.validate(); err == nil {
+			t.Errorf("proxy_protocol_from %q accepted", bad)
+		}
+	}
+	l.ProxyProtocolFrom = nil
+	l.ProxyHeaderTimeout = 0
+	if err := l.validate(); err == nil {
+		t.Errorf("proxy_header_timeout 0 accepted")
+	}
+}

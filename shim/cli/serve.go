@@ -31,6 +31,8 @@ type ServeCmd struct {
 	AdminKey string `name:"admin-key" type:"path" help:"Public key file (e.g. ~/.ssh/id_ed25519.pub) to add as user admin." placeholder:"FILE"`
 	Data     string `default:"gitserver-data" type:"path" help:"Directory for config, keys, host key and repositories when the config file does not exist." placeholder:"DIR"`
 	Listen   string `help:"Address to listen on, instead of listen.address (e.g. 127.0.0.1:2222)." placeholder:"HOST:PORT"`
+
+	trust *proxyTrust // listen.proxy_protocol_from, when set
 }
 
 // adminUser and helloRepo are what the embedded default sets up.
@@ -101,6 +103,9 @@ func (c *ServeCmd) Run(cli *CLI, e *env) error {
 	l, err := net.Listen("tcp", a.Cfg.Listen.Address)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if l, err = c.proxied(log, a.Cfg.Listen, l); err != nil {
+		return err // config.Load validated it: not reached
 	}
 	log.Info("listening", "address", l.Addr().String(), "config", path)
 	fmt.Fprintf(e.stdout, "listening on %s\n", l.Addr())
@@ -361,6 +366,7 @@ func (c *ServeCmd) reload(a *app, path string, srv *listener.Server) {
 		log.Error("reload failed; keeping the running config", "error", err)
 		return
 	}
+	c.reloadProxies(log, cfg.Listen)
 	a.Cfg = cfg
 	log.Info("reloaded", "config", path)
 }
