@@ -112,14 +112,14 @@ func (s *server) prepareDir(cred *syscall.Credential) error {
 func (s *server) logPath() string { return filepath.Join(s.dir, "postgres.log") }
 
 // command returns a command run as cred (nil: as this process), in the
-// server's dir, with a small environment of its own.
+// server's dir, with a small environment of its own, stopped if the test
+// binary dies (a test timeout) where the system allows.
 func (s *server) command(cred *syscall.Credential, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = s.dir
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "TZ=UTC"}
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	stopWithParent(cmd.SysProcAttr)
 	return cmd
 }
 
