@@ -127,7 +127,17 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.Dir = out.Dir
 	if out.Create {
-		if err := s.Create(ctx, p.Name, out.Dir, user); err != nil {
+		err := s.Create(ctx, p.Name, out.Dir, user)
+		if errors.Is(err, fs.ErrExist) {
+			// Another request, here or on another frontend sharing the
+			// repos root, created it first: this push is now a push to
+			// that repository, and is decided as one.
+			out = s.Decide(ctx, model, cmd.Verb, cmd.Path)
+			p.Rule = out.Rule
+			if !out.Allow || out.Create {
+				return p, &ClientError{MsgDenied, errors.Join(errors.New("created by another request first"), out.Err)}
+			}
+		} else if err != nil {
 			return p, &ClientError{MsgDenied, fmt.Errorf("create on push: %w", err)}
 		}
 		if p.Dir, err = s.repoDir(out.Dir); err != nil {

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -80,5 +82,58 @@ func TestCreateOnPush(t *testing.T) {
 	commit(t, alice, aw, "alice.txt")
 	if out, err := alice.git(aw, "push", "-q", "origin", "HEAD:main"); err == nil || !strings.Contains(out, "repository not found or access denied") {
 		t.Fatalf("alice pushed to bob's shared/tools: %v\n%s", err, out)
+	}
+}
+
+// TestCreateOnPushRace: alice and bob push to the same missing shared/X
+// at the same moment (as two frontends on one repos root may see it):
+// one push creates it and lands, with its pusher as the only creator;
+// the other either lands too (decided again as a push to the existing
+// repository: here only a read, so refused) or fails cleanly, and the
+// repository is whole.
+func TestCreateOnPushRace(t *testing.T) {
+	s := newServer(t)
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), createPolicy)
+	alice, bob := s.newClient("alice", true), s.newClient("bob", true)
+	for round := range 3 {
+		url := fmt.Sprintf("root@gitsrv:shared/race%d.git", round)
+		type result struct {
+			out string
+			err error
+		}
+		res := make(chan result, 2)
+		var start sync.WaitGroup
+		start.Add(1)
+		for _, c := range []*client{alice, bob} {
+			work := filepath.Join(c.home, fmt.Sprintf("race%d", round))
+			c.mustGit(c.home, "init", "-q", work)
+			commit(t, c, work, "first.txt")
+			go func() {
+				start.Wait()
+				out, err := c.git(work, "push", "-q", url, "HEAD:refs/heads/main")
+				res <- result{out, err}
+			}()
+		}
+		start.Done()
+		ok := 0
+		for range 2 {
+			r := <-res
+			if r.err == nil {
+				ok++
+			} else if !strings.Contains(r.out, "repository not found or access denied") && !strings.Contains(r.out, "refused") && !strings.Contains(r.out, "rejected") {
+				t.Errorf("round %d: a losing push failed uncleanly: %v\n%s", round, r.err, r.out)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d pushes landed, want 1", round, ok)
+		}
+		creator := s.serverGit(fmt.Sprintf("shared/race%d", round), "config", "gitserver.creator")
+		if creator != "alice" && creator != "bob" {
+			t.Errorf("round %d: creator %q", round, creator)
+		}
+		s.serverGit(fmt.Sprintf("shared/race%d", round), "fsck")
+		if got := s.serverGit(fmt.Sprintf("shared/race%d", round), "log", "-1", "--format=%an", "main"); got != creator {
+			t.Errorf("round %d: main is %s's commit, the creator is %s", round, got, creator)
+		}
 	}
 }

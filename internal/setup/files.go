@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/filedriver"
@@ -72,29 +73,69 @@ func CreateBareRepo(git, dir, branch string) error {
 	return nil
 }
 
-// CreateOnPush returns the shim's Create: the same steps as 'repos
-// create', and the creator recorded in the repository's config.
+// CreateOnPush returns the shim's Create: CreateRepo with the pushing
+// user as the creator.
 func (a *App) CreateOnPush(git string) func(ctx context.Context, name, dir, user string) error {
 	return func(_ context.Context, name, dir, user string) error {
-		if _, err := os.Lstat(dir); err == nil {
-			return fmt.Errorf("%s exists but is not a repository", dir)
-		}
-		if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
-			return err
-		}
-		if err := CreateBareRepo(git, dir, DefaultBranch(git, a.Owner.Home)); err != nil {
-			return err
-		}
-		out, err := exec.Command(git, "config", "--file", filepath.Join(dir, "config"), filedriver.CreatorKey, user).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
-		}
-		if err := a.ChownTree(dir); err != nil {
+		if err := a.CreateRepo(git, dir, DefaultBranch(git, a.Owner.Home), user); err != nil {
 			return err
 		}
 		a.Log.Named("repos").Info("repository created on push", "repo", name, "creator", user, "dir", dir)
 		return nil
 	}
+}
+
+// CreateRepo creates the bare repository dir, with HEAD on branch and
+// creator ("" for none) recorded, owned by the ssh user, atomically: it
+// is made complete in a temporary directory beside dir (".NAME.git.creating-*")
+// and renamed into place without replacing anything. So two requests
+// creating the same repository at once, on this host or on two frontends
+// sharing the repos root, never both succeed: the one that loses gets an
+// error wrapping fs.ErrExist, and the repository the winner made, with its
+// creator, is the one that exists. The shared filesystem must make
+// rename atomic and refuse to rename over a non-empty directory (POSIX
+// local filesystems, NFSv3/v4, CephFS and EFS do).
+func (a *App) CreateRepo(git, dir, branch, creator string) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("%s: %w", dir, fs.ErrExist)
+	}
+	parent := filepath.Dir(dir)
+	if err := a.MkdirOwned(parent); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".creating-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // gone once renamed; a leftover after a crash holds no repository
+	if err := CreateBareRepo(git, tmp, branch); err != nil {
+		return err
+	}
+	if creator != "" {
+		out, err := exec.Command(git, "config", "--file", filepath.Join(tmp, "config"), filedriver.CreatorKey, creator).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
+		}
+	}
+	// MkdirTemp made it 0700; give it the mode git gave its own
+	// directories, which follows the umask.
+	fi, err := os.Stat(filepath.Join(tmp, "objects"))
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if err := a.ChownTree(tmp); err != nil {
+		return err
+	}
+	if err := RenameNoReplace(tmp, dir); err != nil {
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+			return fmt.Errorf("%s: created by another request first: %w", dir, fs.ErrExist)
+		}
+		return err
+	}
+	return nil
 }
 
 // MkdirOwned creates dir and its missing parents, each owned by the ssh

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/gitolite"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdconf"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -71,7 +72,7 @@ func (a *app) importRepo(ctx context.Context, git string, p *reposPlan, r *repoI
 		if err := a.MkdirOwned(filepath.Dir(r.dst)); err != nil {
 			return fmt.Errorf("%w; not imported, still in %s", err, p.dir)
 		}
-		if err := renameNoReplace(r.src, r.dst); err != nil {
+		if err := setup.RenameNoReplace(r.src, r.dst); err != nil {
 			return moveError(err, r.dst, p.dir)
 		}
 		if err := syncPath(filepath.Dir(r.dst)); err != nil {
@@ -79,7 +80,7 @@ func (a *app) importRepo(ctx context.Context, git string, p *reposPlan, r *repoI
 		}
 	}
 	if r.hooks {
-		if err := renameNoReplace(filepath.Join(r.dst, "hooks"), filepath.Join(r.dst, hooksAside)); err != nil {
+		if err := setup.RenameNoReplace(filepath.Join(r.dst, "hooks"), filepath.Join(r.dst, hooksAside)); err != nil {
 			return fmt.Errorf("%s is in place, but gitolite's hooks/ could not be moved aside, so pushes to it fail (%w); run the import again with --repos %s --adopt", r.dst, err, p.root)
 		}
 	}
@@ -222,12 +223,4 @@ func syncPath(path string) error {
 		err = cerr
 	}
 	return err
-}
-
-// renameChecked renames oldpath to newpath unless newpath exists.
-func renameChecked(oldpath, newpath string) error {
-	if _, err := os.Lstat(newpath); err == nil {
-		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrExist}
-	}
-	return os.Rename(oldpath, newpath)
 }

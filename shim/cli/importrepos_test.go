@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/gitolite"
+	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -25,13 +26,13 @@ func TestRenameNoReplace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := renameNoReplace(src, dst); !errors.Is(err, fs.ErrExist) {
+	if err := setup.RenameNoReplace(src, dst); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("renameNoReplace onto an empty directory = %v, want fs.ErrExist", err)
 	}
 	if _, err := os.Stat(src); err != nil {
 		t.Errorf("source gone after a refused rename: %v", err)
 	}
-	if err := renameNoReplace(src, filepath.Join(dir, "new")); err != nil {
+	if err := setup.RenameNoReplace(src, filepath.Join(dir, "new")); err != nil {
 		t.Errorf("renameNoReplace to a free name = %v", err)
 	}
 }

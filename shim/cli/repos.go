@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,22 +87,15 @@ func (c *ReposCreateCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
-	if _, err := os.Lstat(dir); err == nil {
-		return fmt.Errorf("repository %s already exists at %s", name, dir)
-	}
-	if err := a.MkdirOwned(filepath.Dir(dir)); err != nil {
-		return err
-	}
 	branch := c.DefaultBranch
 	if branch == "" {
 		branch = setup.DefaultBranch(git, a.Owner.Home)
 	} else if _, ok := shim.BranchRef(branch); !ok {
 		return fmt.Errorf("--default-branch %q is not a valid branch name", branch)
 	}
-	if err := setup.CreateBareRepo(git, dir, branch); err != nil {
-		return err
-	}
-	if err := a.ChownTree(dir); err != nil {
+	if err := a.CreateRepo(git, dir, branch, ""); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("repository %s already exists at %s", name, dir)
+	} else if err != nil {
 		return err
 	}
 	a.Log.Named("repos").Info("repository created", "repo", name, "dir", dir)

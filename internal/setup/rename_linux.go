@@ -1,4 +1,4 @@
-package cli
+package setup
 
 import (
 	"errors"
@@ -7,11 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// renameNoReplace renames oldpath to newpath, failing with fs.ErrExist
+// RenameNoReplace renames oldpath to newpath, failing with fs.ErrExist
 // (EEXIST) when newpath exists, whatever it is: os.Rename would put a
 // directory over an empty one. On a filesystem without RENAME_NOREPLACE
 // it checks first, then renames (renameChecked).
-func renameNoReplace(oldpath, newpath string) error {
+func RenameNoReplace(oldpath, newpath string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, oldpath, unix.AT_FDCWD, newpath, unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		return renameChecked(oldpath, newpath)

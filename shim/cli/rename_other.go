@@ -1,8 +1,0 @@
-//go:build !linux
-
-package cli
-
-// renameNoReplace renames oldpath to newpath, failing with fs.ErrExist
-// when newpath exists (checked first: there is a race with whoever
-// creates newpath at the same moment).
-func renameNoReplace(oldpath, newpath string) error { return renameChecked(oldpath, newpath) }
