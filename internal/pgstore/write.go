@@ -33,7 +33,9 @@ func lockWrites(ctx context.Context, tx pgx.Tx) error {
 // record is invalid or conflicts, nothing is written and the error lists
 // every such record; errors.As finds a *keys.ConflictError in it. added
 // holds the records written, with Added set to now if it was zero, and
-// rounded to the microsecond, as PostgreSQL keeps it.
+// rounded to the microsecond, as PostgreSQL keeps it. If the connection
+// is lost during the commit, the keys may or may not have been added:
+// calling AddKeys again with the same records is safe.
 func (s *Store) AddKeys(ctx context.Context, recs []keys.Record) (added []keys.Record, err error) {
 	if len(recs) > MaxAddKeys {
 		return nil, fmt.Errorf("pgstore: %d keys in one AddKeys, the most is %d; add them in batches", len(recs), MaxAddKeys)

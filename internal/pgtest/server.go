@@ -129,7 +129,11 @@ func (s *server) initdb(bindir string, cred *syscall.Credential) error {
 		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("initdb: %v\n%s", err, out)
+		hint := ""
+		if cred != nil {
+			hint = fmt.Sprintf(" (can user %s reach %s? set TMPDIR to a directory it can)", User, s.dir)
+		}
+		return fmt.Errorf("initdb%s: %v\n%s", hint, err, out)
 	}
 	return nil
 }
