@@ -15,6 +15,11 @@
 // BenchmarkLookup), and no file stays open between calls, so any number of
 // processes, readers and admin commands, may use the file at once.
 //
+// A store may be the local replica of a shared source (PostgreSQL, see
+// internal/replicate): ApplyReplica and ReplaceAll write the keys together
+// with the last change applied, in one transaction or one atomic rename,
+// and ReplicaState reads it. Lookup never reads that state.
+//
 // # Security
 //
 // Only the key types that sshkey accepts can be stored (CheckType): DSA

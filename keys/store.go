@@ -172,6 +172,12 @@ func (s *Store) openFile(path string, write, create bool, timeout time.Duration)
 		f.Close()
 		return nil, err
 	}
+	if write && !samePath(f, path) {
+		// ReplaceAll renamed a new file into place while we waited
+		// for the lock: write that one, not the one it replaced.
+		f.Close()
+		return s.openFile(path, write, create, timeout)
+	}
 	if !write {
 		if fi, err := f.Stat(); err != nil || fi.Size() == 0 {
 			f.Close()
@@ -187,11 +193,26 @@ func (s *Store) openFile(path string, write, create bool, timeout time.Duration)
 // created it first, that file is kept.
 func (s *Store) createFile(path string) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	tmp, err := s.tempFile(dir, "."+filepath.Base(path)+".new-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// tempFile creates an empty file in dir, named by pattern as for
+// os.CreateTemp, with the mode and owner of the options, and returns its
+// name.
+func (s *Store) tempFile(dir, pattern string) (string, error) {
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
 	err = tmp.Chmod(s.opt.Mode)
 	if err == nil && s.opt.Chown {
 		err = tmp.Chown(s.opt.UID, s.opt.GID)
@@ -200,14 +221,26 @@ func (s *Store) createFile(path string) error {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
+	return tmp.Name(), nil
+}
+
+// syncDir makes the names in dir durable; best effort.
+func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the new name durable; best effort
+		_ = d.Sync()
 		d.Close()
 	}
-	return nil
+}
+
+// samePath reports whether f is still the file at path.
+func samePath(f *os.File, path string) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	pi, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, pi)
 }

@@ -1,0 +1,180 @@
+package keys
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func added(r Record) ReplicaChange { return ReplicaChange{Record: r} }
+
+func removed(r Record) ReplicaChange { return ReplicaChange{Remove: true, Record: r} }
+
+func withID(id int64, c ReplicaChange) ReplicaChange { c.ID = id; return c }
+
+func wantState(t *testing.T, s *Store, id int64, after time.Time) {
+	t.Helper()
+	got, at, ok, err := s.ReplicaState()
+	if err != nil || !ok || got != id || at.Before(after.Add(-time.Millisecond)) {
+		t.Fatalf("ReplicaState() = %d, %v, %v, %v; want %d, after %v, true", got, at, ok, err, id, after)
+	}
+}
+
+func wantKeys(t *testing.T, s *Store, want string) {
+	t.Helper()
+	if got := listUsers(t, s, ""); got != want {
+		t.Fatalf("keys = %q, want %q", got, want)
+	}
+}
+
+func TestApplyReplica(t *testing.T) {
+	s := newStore(t)
+	if _, _, ok, err := s.ReplicaState(); ok || err != nil {
+		t.Fatalf("ReplicaState() of an absent store = %v, %v; want false, nil", ok, err)
+	}
+	a, b := rec("alice", 1), rec("bob", 2)
+	start := time.Now()
+	if err := s.ApplyReplica(0, []ReplicaChange{withID(3, added(a)), withID(5, added(b))}, 7); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, 7, start)
+	wantKeys(t, s, "alice:1 bob:2")
+
+	// Applied twice (the batch after a crash between apply and the
+	// source's answer): harmless. Removing a missing key too.
+	if err := s.ApplyReplica(7, []ReplicaChange{withID(8, added(a)), withID(9, removed(b)), withID(10, removed(b))}, 10); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, s, "alice:1")
+
+	// Nothing new: only the time moves.
+	before := time.Now()
+	if err := s.ApplyReplica(10, nil, 10); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, 10, before)
+
+	// The source decides who owns a key.
+	moved := a
+	moved.User = "carol"
+	if err := s.ApplyReplica(10, []ReplicaChange{withID(11, added(moved))}, 11); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, s, "carol:1")
+	if r, err := s.Lookup(a.Key.Fingerprint); err != nil || r.User != "carol" {
+		t.Fatalf("Lookup = %v, %v; want carol's", r, err)
+	}
+}
+
+func TestApplyReplicaRefuses(t *testing.T) {
+	s := newStore(t)
+	if err := s.ApplyReplica(0, []ReplicaChange{withID(4, added(rec("alice", 1)))}, 5); err != nil {
+		t.Fatal(err)
+	}
+	bad := rec("bob", 2)
+	bad.User = "-bob"
+	for _, tt := range []struct {
+		name    string
+		since   int64
+		changes []ReplicaChange
+		last    int64
+		gap     bool
+	}{
+		{"gap", 6, nil, 7, true},
+		{"older", 3, nil, 4, true},
+		{"from zero again", 0, nil, 9, true},
+		{"last before since", 5, nil, 4, false},
+		{"id not above since", 5, []ReplicaChange{withID(5, added(rec("bob", 2)))}, 6, false},
+		{"id above last", 5, []ReplicaChange{withID(7, added(rec("bob", 2)))}, 6, false},
+		{"ids not rising", 5, []ReplicaChange{withID(7, added(rec("bob", 2))), withID(6, added(rec("bob", 3)))}, 7, false},
+		{"bad record", 5, []ReplicaChange{withID(6, added(rec("bob", 3))), withID(7, added(bad))}, 7, false},
+	} {
+		err := s.ApplyReplica(tt.since, tt.changes, tt.last)
+		var ge *ReplicaGapError
+		if err == nil || errors.As(err, &ge) != tt.gap {
+			t.Errorf("%s: ApplyReplica(%d, ..., %d) = %v; want an error, gap %v", tt.name, tt.since, tt.last, err, tt.gap)
+		}
+	}
+	// Nothing of any refused batch was written.
+	wantState(t, s, 5, time.Time{})
+	wantKeys(t, s, "alice:1")
+}
+
+func records(recs ...Record) func(func(Record) error) error {
+	return func(yield func(Record) error) error {
+		for _, r := range recs {
+			if err := yield(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func TestReplaceAll(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "keys.db"), Options{Mode: 0o604})
+	mustAdd(t, s, rec("alice", 1), rec("bob", 2))
+	start := time.Now()
+	if err := s.ReplaceAll(records(rec("bob", 2), rec("carol", 3)), 42); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, 42, start)
+	wantKeys(t, s, "bob:2 carol:3")
+	if fi, err := os.Stat(s.Path()); err != nil || fi.Mode().Perm() != 0o604 {
+		t.Fatalf("mode after ReplaceAll = %v, %v; want 0604", fi.Mode(), err)
+	}
+	if err := s.ApplyReplica(42, []ReplicaChange{withID(43, removed(rec("bob", 2)))}, 43); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, s, "carol:3")
+
+	// A failing source, a bad record or a key given twice change nothing.
+	fail := errors.New("source gone")
+	for _, each := range []func(func(Record) error) error{
+		func(yield func(Record) error) error { _ = yield(rec("dave", 4)); return fail },
+		records(rec("dave", 4), Record{User: "eve"}),
+		records(rec("dave", 4), rec("eve", 4)),
+	} {
+		if err := s.ReplaceAll(each, 50); err == nil {
+			t.Errorf("ReplaceAll of a bad source = nil, want an error")
+		}
+	}
+	wantState(t, s, 43, time.Time{})
+	wantKeys(t, s, "carol:3")
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(s.Path()), ".keys.db.*"))
+	if len(left) > 0 {
+		t.Errorf("ReplaceAll left %v", left)
+	}
+}
+
+// TestReplaceAllWriterWaiting checks that a writer that opened the store
+// before a ReplaceAll renamed a new file in writes the new file.
+func TestReplaceAllWriterWaiting(t *testing.T) {
+	s := newStore(t)
+	mustAdd(t, s, rec("alice", 1))
+	done := make(chan error)
+	err := s.update(false, func(*bolt.Tx) error {
+		go func() { _, err := s.Add([]Record{rec("bob", 2)}); done <- err }()
+		time.Sleep(50 * time.Millisecond) // the Add opens the old file and waits for our lock (if it is slower, it opens the new one: the test passes without proving much)
+		return os.Rename(replacement(t, s), s.Path())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, s, "bob:2 carol:3")
+}
+
+// replacement builds, beside s, a store holding carol's key 3.
+func replacement(t *testing.T, s *Store) string {
+	t.Helper()
+	other := Open(filepath.Join(filepath.Dir(s.Path()), "other.db"), Options{})
+	mustAdd(t, other, rec("carol", 3))
+	return other.Path()
+}
