@@ -15,9 +15,10 @@ import (
 const replaceBatch = 5000
 
 // ReplaceAll replaces the whole store by the records each passes to
-// yield, with lastID as the replica's last change and now as the time it
-// was current (see ApplyReplica). An error from each, returned by it or
-// by yield, stops ReplaceAll and leaves the store as it was.
+// yield, with the lastID each returns as the replica's last change (the
+// state those records are in) and now as the time it was current (see
+// ApplyReplica). An error from each, returned by it or by yield, stops
+// ReplaceAll and leaves the store as it was.
 //
 // It builds a new file beside the store, with the options' mode and
 // owner, and renames it into place under the store's write lock. Lookups
@@ -26,17 +27,14 @@ const replaceBatch = 5000
 // rename is atomic, so a crash leaves the old store or the new one (and
 // at worst a stray ".replace-" file). A record that fails Record.Check,
 // or two records of one key, stop it.
-func (s *Store) ReplaceAll(each func(yield func(Record) error) error, lastID int64) error {
-	if lastID < 0 {
-		return fmt.Errorf("keys: replica change id %d is negative", lastID)
-	}
+func (s *Store) ReplaceAll(each func(yield func(Record) error) (lastID int64, err error)) error {
 	dir := filepath.Dir(s.path)
 	tmp, err := s.tempFile(dir, "."+filepath.Base(s.path)+".replace-*")
 	if err != nil {
 		return fmt.Errorf("keys: replace store %s: %w", s.path, err)
 	}
 	defer os.Remove(tmp) // after the rename, there is nothing there
-	if err := s.build(tmp, each, lastID); err != nil {
+	if err := s.build(tmp, each); err != nil {
 		return err
 	}
 	err = s.update(true, func(*bolt.Tx) error { return os.Rename(tmp, s.path) })
@@ -49,7 +47,7 @@ func (s *Store) ReplaceAll(each func(yield func(Record) error) error, lastID int
 
 // build writes the records of each and the replica state into the new
 // file at path, and syncs it.
-func (s *Store) build(path string, each func(yield func(Record) error) error, lastID int64) error {
+func (s *Store) build(path string, each func(yield func(Record) error) (int64, error)) error {
 	db, err := bolt.Open(path, s.opt.Mode, &bolt.Options{Timeout: time.Second, NoSync: true})
 	if err != nil {
 		return fmt.Errorf("keys: replace store %s: %w", s.path, err)
@@ -61,7 +59,7 @@ func (s *Store) build(path string, each func(yield func(Record) error) error, la
 		batch = batch[:0]
 		return err
 	}
-	err = each(func(r Record) error {
+	lastID, err := each(func(r Record) error {
 		if err := r.Check(); err != nil {
 			return fmt.Errorf("keys: replace: %s: %w", r.Key.Fingerprint, err)
 		}
@@ -70,6 +68,9 @@ func (s *Store) build(path string, each func(yield func(Record) error) error, la
 		}
 		return nil
 	})
+	if err == nil && lastID < 0 {
+		err = fmt.Errorf("keys: replace: replica change id %d is negative", lastID)
+	}
 	if err == nil {
 		err = flush()
 	}

@@ -104,14 +104,14 @@ func TestApplyReplicaRefuses(t *testing.T) {
 	wantKeys(t, s, "alice:1")
 }
 
-func records(recs ...Record) func(func(Record) error) error {
-	return func(yield func(Record) error) error {
+func records(lastID int64, recs ...Record) func(func(Record) error) (int64, error) {
+	return func(yield func(Record) error) (int64, error) {
 		for _, r := range recs {
 			if err := yield(r); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		return nil
+		return lastID, nil
 	}
 }
 
@@ -119,7 +119,7 @@ func TestReplaceAll(t *testing.T) {
 	s := Open(filepath.Join(t.TempDir(), "keys.db"), Options{Mode: 0o604})
 	mustAdd(t, s, rec("alice", 1), rec("bob", 2))
 	start := time.Now()
-	if err := s.ReplaceAll(records(rec("bob", 2), rec("carol", 3)), 42); err != nil {
+	if err := s.ReplaceAll(records(42, rec("bob", 2), rec("carol", 3))); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, s, 42, start)
@@ -134,12 +134,13 @@ func TestReplaceAll(t *testing.T) {
 
 	// A failing source, a bad record or a key given twice change nothing.
 	fail := errors.New("source gone")
-	for _, each := range []func(func(Record) error) error{
-		func(yield func(Record) error) error { _ = yield(rec("dave", 4)); return fail },
-		records(rec("dave", 4), Record{User: "eve"}),
-		records(rec("dave", 4), rec("eve", 4)),
+	for _, each := range []func(func(Record) error) (int64, error){
+		func(yield func(Record) error) (int64, error) { _ = yield(rec("dave", 4)); return 0, fail },
+		records(50, rec("dave", 4), Record{User: "eve"}),
+		records(50, rec("dave", 4), rec("eve", 4)),
+		records(-1, rec("dave", 4)),
 	} {
-		if err := s.ReplaceAll(each, 50); err == nil {
+		if err := s.ReplaceAll(each); err == nil {
 			t.Errorf("ReplaceAll of a bad source = nil, want an error")
 		}
 	}
