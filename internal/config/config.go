@@ -43,6 +43,8 @@ type Config struct {
 	Log Log `toml:"log"`
 	// Listen configures the built-in listener ('gitserver serve').
 	Listen Listen `toml:"listen"`
+	// Store names the shared state in PostgreSQL, if any.
+	Store Store `toml:"store"`
 	// Drivers holds each driver's own table, [drivers.NAME] (a driver
 	// named in Driver cannot also be a table there, in TOML). This
 	// package does not know their keys: a driver decodes its table

@@ -43,5 +43,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format %q is not text or json", c.Log.Format)
 	}
+	if err := c.Store.validate(); err != nil {
+		return err
+	}
 	return c.Listen.validate()
 }

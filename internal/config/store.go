@@ -1,0 +1,83 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Store names the shared state: PostgreSQL, the source of truth of the
+// keys when several hosts serve the same users ('gitserver replicate'
+// keeps each host's key store a replica of it). The zero value means no
+// shared state: the local key store is all there is.
+type Store struct {
+	// Postgres is a libpq connection string or URL
+	// ("postgres://gitserver@db/gitserver"). The config file is often
+	// readable by all: put a password in DSNFile instead.
+	Postgres string `toml:"postgres"`
+	// DSNFile is an absolute path to a file holding the connection
+	// string on one line. It must not be readable by others (mode 0600
+	// or 0640), since the string may hold a password.
+	DSNFile string `toml:"dsn_file"`
+}
+
+// maxDSNSize bounds the dsn_file: a connection string is one short line.
+const maxDSNSize = 4096
+
+// Configured reports whether a PostgreSQL store is named.
+func (s *Store) Configured() bool { return s.Postgres != "" || s.DSNFile != "" }
+
+func (s *Store) validate() error {
+	if s.Postgres != "" && s.DSNFile != "" {
+		return errors.New("store: set postgres or dsn_file, not both")
+	}
+	if s.DSNFile != "" && !filepath.IsAbs(s.DSNFile) {
+		return fmt.Errorf("store.dsn_file %q: want an absolute path", s.DSNFile)
+	}
+	return nil
+}
+
+// DSN returns the connection string: Postgres, or the first line of
+// DSNFile, which is refused if others may read it. It never puts the
+// string in an error.
+func (s *Store) DSN() (string, error) {
+	switch {
+	case s.Postgres != "":
+		return s.Postgres, nil
+	case s.DSNFile == "":
+		return "", errors.New(`store: no PostgreSQL configured; set [store] postgres = "postgres://..." or dsn_file = "/etc/gitserver/pg.dsn"`)
+	}
+	return readDSN(s.DSNFile)
+}
+
+// readDSN reads the connection string in the file at path.
+func readDSN(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("store.dsn_file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("store.dsn_file: %w", err)
+	}
+	if m := fi.Mode(); !m.IsRegular() || m.Perm()&0o004 != 0 {
+		return "", fmt.Errorf("store.dsn_file %s is readable by others (mode %04o) and may hold a password; run: chmod o-rwx %s", path, m.Perm(), path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxDSNSize+1))
+	if err != nil {
+		return "", fmt.Errorf("store.dsn_file: %w", err)
+	}
+	if len(data) > maxDSNSize {
+		return "", fmt.Errorf("store.dsn_file %s is larger than %d bytes; want one connection string", path, maxDSNSize)
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	dsn := string(bytes.TrimSpace(line))
+	if dsn == "" {
+		return "", fmt.Errorf("store.dsn_file %s: the first line is empty; want a connection string", path)
+	}
+	return dsn, nil
+}
