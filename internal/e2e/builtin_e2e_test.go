@@ -36,7 +36,7 @@ func TestBuiltinCommandsBehindSSHD(t *testing.T) {
 		t.Errorf("info public/*: %v\n%s", err, out)
 	}
 	fp := strings.Fields(s.admin("", "keys", "list", "--user", "alice"))[6]
-	if out, err := alice.ssh(nil, "whoami"); err != nil || out != "user alice\nkey  "+fp+"\n" {
+	if out, err := alice.ssh(nil, "whoami"); err != nil || !strings.HasPrefix(out, "user alice\nkey  "+fp+"\nfrom 127.0.0.1:") {
 		t.Errorf("whoami: %v\n%q (want key %s)", err, out, fp)
 	}
 	if out, err := alice.ssh(nil, "help"); err != nil || !strings.Contains(out, "keys remove") {
@@ -93,7 +93,7 @@ func TestServeBuiltinCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := bob.ssh(nil, "whoami"); err != nil || out != "user bob\nkey  "+k.Fingerprint+"\n" {
+	if out, err := bob.ssh(nil, "whoami"); err != nil || !strings.HasPrefix(out, "user bob\nkey  "+k.Fingerprint+"\nfrom 127.0.0.1:") {
 		t.Errorf("whoami: %v\n%q", err, out)
 	}
 	if out, err := bob.ssh(nil, "keys", "list", "--user", "alice"); err == nil || !strings.Contains(out, "needs admin") {
