@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitserver/gitserver/internal/exe"
+	"github.com/gitserver/gitserver/internal/pgstore"
+	"github.com/gitserver/gitserver/internal/pgtest"
+	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/keys/sshkey"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testKey is a fixed ed25519 public key: for tests only, NEVER use it
+// anywhere else.
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test"
+
+// setupHost returns a config naming a fresh, migrated database through a
+// dsn_file, the database and the host's key store.
+func setupHost(t *testing.T) (cfg string, pg *pgstore.Store, local *keys.Store) {
+	t.Helper()
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	pg, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	if err := pg.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"repos", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(dir, "pg.dsn"), dsn+"\n", 0o600)
+	write(t, filepath.Join(dir, "policy.toml"), "", 0o644)
+	cfg = filepath.Join(dir, "config.toml")
+	write(t, cfg, fmt.Sprintf("ssh_user = %q\nrepos = \"repos\"\ndata_dir = \"data\"\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n[store]\ndsn_file = %q\n",
+		sshUser(), filepath.Join(dir, "pg.dsn")), 0o644)
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "data", "gitserver.log"))
+			t.Logf("gitserver.log:\n%s", log)
+		}
+	})
+	return cfg, pg, keys.Open(filepath.Join(dir, "data", "keys.db"), keys.Options{})
+}
+
+// sshUser is a user that exists: root, or the one running the tests.
+func sshUser() string {
+	if os.Geteuid() == 0 {
+		return "root"
+	}
+	return os.Getenv("USER")
+}
+
+func write(t *testing.T, path, body string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addKey adds testKey for alice in PostgreSQL and returns its fingerprint.
+func addKey(t *testing.T, pg *pgstore.Store) string {
+	t.Helper()
+	k, err := sshkey.ParseLine(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.AddKeys(context.Background(), []keys.Record{{User: "alice", Title: "test", Key: k}}); err != nil {
+		t.Fatal(err)
+	}
+	return k.Fingerprint
+}
+
+// waitFor polls local until fp is there, for at most d.
+func waitFor(t *testing.T, local *keys.Store, fp string, d time.Duration) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if r, err := local.Lookup(fp); err == nil && r.User == "alice" {
+			t.Logf("replicated in %v", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > d {
+			t.Fatalf("%s not in the local store after %v", fp, d)
+		}
+	}
+}
+
+// TestRun runs the helper in-process until its context ends.
+func TestRun(t *testing.T) {
+	cfg, pg, local := setupHost(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"--config", cfg, "--poll", "1m"}, &stderr, &stderr) }()
+	waitFor(t, local, addKey(t, pg), 5*time.Second)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run = %d, stderr %q; want 0 when stopped", code, stderr.String())
+	}
+}
+
+// TestGitserverReplicate runs 'gitserver replicate' as installed: it
+// execs this helper from its own directory, which stops on SIGTERM; then
+// 'gitserver replicate --status' reports the replica.
+func TestGitserverReplicate(t *testing.T) {
+	cfg, pg, local := setupHost(t)
+	bin := buildBoth(t)
+	cmd := exec.Command(filepath.Join(bin, "gitserver"), "--config", cfg, "replicate", "--poll", "100ms")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, local, addKey(t, pg), 10*time.Second)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("gitserver replicate after SIGTERM: %v, output %q; want exit 0", err, stderr.String())
+	}
+	out, err := exec.Command(filepath.Join(bin, "gitserver"), "--config", cfg, "replicate", "--status").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "last_id: 1\ncurrent_at: ") || !strings.Contains(string(out), "lag_seconds: ") {
+		t.Fatalf("replicate --status = %v, %q; want last_id 1", err, out)
+	}
+}
+
+// buildBoth builds gitserver and gitserver-replicate into one directory
+// that exe.Check accepts (no one else may write it) and returns it.
+func buildBoth(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := exe.Check(dir); err != nil {
+		wd, _ := os.Getwd()
+		if dir, err = os.MkdirTemp(wd, ".build-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+string(os.PathSeparator),
+		"github.com/gitserver/gitserver/cmd/gitserver", "github.com/gitserver/gitserver/cmd/gitserver-replicate")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
