@@ -179,3 +179,38 @@ func replacement(t *testing.T, s *Store) string {
 	mustAdd(t, other, rec("carol", 3))
 	return other.Path()
 }
+
+// TestReplaceAllLookupsGoOn looks a key up while ReplaceAll loads many:
+// every lookup finds it, in the old file or the new one.
+func TestReplaceAllLookupsGoOn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 20000 keys")
+	}
+	s := newStore(t)
+	mustAdd(t, s, rec("alice", 1))
+	many := []Record{rec("alice", 1)}
+	for i := 2; i <= 20000; i++ {
+		many = append(many, rec("bob", i))
+	}
+	done := make(chan error)
+	go func() { done <- s.ReplaceAll(records(7, many...)) }()
+	lookups := 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d lookups during ReplaceAll, all found", lookups)
+			if n, err := s.Count(); n != len(many) || err != nil {
+				t.Fatalf("Count = %d, %v; want %d", n, err, len(many))
+			}
+			return
+		default:
+		}
+		if _, err := s.Lookup(testKey(1).Fingerprint); err != nil {
+			t.Fatalf("Lookup during ReplaceAll: %v", err)
+		}
+		lookups++
+	}
+}
