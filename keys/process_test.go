@@ -23,6 +23,8 @@ import (
 //	KEYS_HELPER=add  adds KEYS_COUNT keys from KEYS_FIRST, one Add each
 //	KEYS_HELPER=loop adds 1 to 5 keys per Add from KEYS_FIRST until
 //	                 killed, printing each fingerprint once Add returned
+//	KEYS_HELPER=replica applies 1 to 5 adds per ApplyReplica until
+//	                 killed, printing the last id once it returned
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv("KEYS_HELPER")
 	if mode == "" {
@@ -33,6 +35,9 @@ func TestHelperProcess(t *testing.T) {
 	count, _ := strconv.Atoi(os.Getenv("KEYS_COUNT"))
 	user := fmt.Sprintf("user%d", first)
 	deadline := time.Now().Add(30 * time.Second) // never outlive a lost parent
+	if mode == "replica" {
+		replicaLoop(s, first, deadline)
+	}
 	for i := first; mode == "loop" || i < first+count; {
 		n := 1
 		if mode == "loop" {

@@ -1,9 +1,14 @@
 package keys
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,4 +218,85 @@ func TestReplaceAllLookupsGoOn(t *testing.T) {
 		}
 		lookups++
 	}
+}
+
+// replicaLoop is the child of TestKillDuringApply: change id k adds
+// testKey(first+k), 1 to 5 changes per ApplyReplica.
+func replicaLoop(s *Store, first int, deadline time.Time) {
+	var last int64
+	for time.Now().Before(deadline) {
+		n := 1 + int(last%5)
+		var batch []ReplicaChange
+		for j := 1; j <= n; j++ {
+			id := last + int64(j)
+			batch = append(batch, ReplicaChange{ID: id, Record: Record{User: "alice", Key: testKey(first + int(id)), Added: time.Now()}})
+		}
+		if err := s.ApplyReplica(last, batch, last+int64(n)); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		last += int64(n)
+		fmt.Println(last)
+	}
+	os.Exit(2)
+}
+
+// TestKillDuringApply kills a replica with SIGKILL while it applies
+// changes, at a few moments: the store must hold exactly the keys of the
+// changes up to its last id, at least the last id acknowledged.
+func TestKillDuringApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	for _, after := range []time.Duration{0, 700 * time.Microsecond, 3 * time.Millisecond} {
+		killDuringApply(t, after)
+	}
+}
+
+// killDuringApply kills the child after it acknowledged 20 changes and
+// after more.
+func killDuringApply(t *testing.T, after time.Duration) {
+	s := newStore(t)
+	const first = 700000
+	cmd := helper(t, "replica", s.Path(), first, 0)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(out)
+	var acked int64
+	for acked < 20 { // let it apply some batches first
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("helper: %v", err)
+		}
+		acked, _ = strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	}
+	time.Sleep(after)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break // a line without its newline was never acknowledged
+		}
+		acked, _ = strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	}
+	_ = cmd.Wait()
+	checkConsistent(t, s.Path())
+	last, _, ok, err := s.ReplicaState()
+	if err != nil || !ok || last < acked {
+		t.Fatalf("ReplicaState() = %d, %v, %v; want at least the acknowledged %d", last, ok, err, acked)
+	}
+	if n, err := s.Count(); err != nil || int64(n) != last {
+		t.Fatalf("Count() = %d, %v; want %d, one key per change up to the last id", n, err, last)
+	}
+	if _, err := s.Lookup(testKey(first + int(last) + 1).Fingerprint); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("key of change %d: Lookup = %v; want ErrNotFound", last+1, err)
+	}
+	t.Logf("killed %v after change 20: at change %d (acknowledged %d)", after, last, acked)
 }
