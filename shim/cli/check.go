@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/exe"
@@ -96,6 +97,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
+	checkReplica(cfg, time.Now(), add)
 	checkLog(cfg, uid, add)
 	if err := hooks.Check(hooks.Dir(cfg.DataDir)); err != nil {
 		add(err.Error(), "run 'gitserver init' again as root to rewrite the hooks, then chmod go-w them")
@@ -218,6 +220,42 @@ func checkLog(cfg *config.Config, uid int, add func(string, string)) {
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && uid >= 0 && int(st.Uid) != uid {
 		add(fmt.Sprintf("log file %s is owned by uid %d, not the ssh user: logins cannot write to it", path, st.Uid), fmt.Sprintf("chown %d %s", uid, path))
+	}
+}
+
+// replicaBehind is how far behind a replica's last confirmation check
+// calls a problem: replicate confirms every poll (1 s by default).
+const replicaBehind = time.Minute
+
+// checkReplica checks, when [store] names PostgreSQL, that the replica
+// daemon is installed and that the key store is a replica confirmed
+// current within replicaBehind of now.
+func checkReplica(cfg *config.Config, now time.Time, add func(string, string)) {
+	if !cfg.Store.Configured() {
+		return
+	}
+	if _, err := cfg.Store.DSN(); err != nil {
+		add(err.Error(), "fix [store] in the config")
+	}
+	helper, err := exe.Beside(ReplicateHelper)
+	if err == nil {
+		err = exe.Check(helper)
+	}
+	if err != nil {
+		add(fmt.Sprintf("[store] is set, but the replica daemon cannot run: %v", err),
+			fmt.Sprintf("install %s beside gitserver, from the same build (go install ./cmd/...)", ReplicateHelper))
+	}
+	last, at, ok, err := keys.Open(cfg.KeysPath(), keys.Options{}).ReplicaState()
+	switch {
+	case err != nil:
+		return // checkStore names a store that cannot be read
+	case !ok:
+		add("[store] is set, but the key store "+cfg.KeysPath()+" is no replica yet: logins use only what was added here",
+			"start the replica daemon: systemctl enable --now gitserver-replicate (or gitserver replicate)")
+	case now.Sub(at) > replicaBehind:
+		add(fmt.Sprintf("the key store's replica was last confirmed current %s ago (change %d): removed keys may still log in here",
+			now.Sub(at).Round(time.Second), last),
+			"is gitserver replicate running and reaching PostgreSQL? see its log, and 'gitserver replicate --status'")
 	}
 }
 
