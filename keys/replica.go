@@ -18,7 +18,7 @@ import (
 //
 // Since bbolt commits a transaction whole or not at all, a replica killed at
 // any moment holds the keys of exactly the changes up to last_id. Lookup
-// does not read this bucket.
+// reads "applied_at" only when Options.MaxLag is set.
 var (
 	bucketReplica = []byte("replica")
 	keyLastID     = []byte("last_id")
@@ -153,4 +153,31 @@ func getInt(rb *bolt.Bucket, k []byte) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(v))
+}
+
+// StaleError is returned by Lookup on a replica (Options.MaxLag) that was
+// last confirmed current longer ago than MaxLag, or never.
+type StaleError struct {
+	Behind time.Duration // since it was last confirmed current; 0 if never
+	MaxLag time.Duration
+}
+
+func (e *StaleError) Error() string {
+	if e.Behind == 0 {
+		return fmt.Sprintf("keys: the key store is no replica yet (max_lag %v): logins are refused until gitserver replicate has copied it", e.MaxLag)
+	}
+	return fmt.Sprintf("keys: the key store's replica was last confirmed current %v ago, beyond max_lag %v: logins are refused until gitserver replicate catches up (is it running, does it reach PostgreSQL?)", e.Behind.Round(time.Second), e.MaxLag)
+}
+
+// checkFresh returns a *StaleError when the replica in tx was confirmed
+// current longer than maxLag before now, or never.
+func checkFresh(tx *bolt.Tx, maxLag time.Duration, now time.Time) error {
+	rb := tx.Bucket(bucketReplica)
+	if rb == nil || rb.Get(keyAppliedAt) == nil {
+		return &StaleError{MaxLag: maxLag}
+	}
+	if behind := now.Sub(time.Unix(0, getInt(rb, keyAppliedAt))); behind > maxLag {
+		return &StaleError{Behind: behind, MaxLag: maxLag}
+	}
+	return nil
 }

@@ -300,3 +300,36 @@ func killDuringApply(t *testing.T, after time.Duration) {
 	}
 	t.Logf("killed %v after change 20: at change %d (acknowledged %d)", after, last, acked)
 }
+
+// TestLookupMaxLag: a store opened with MaxLag answers lookups only while
+// its replica was confirmed current within MaxLag: never (no state yet)
+// and too long ago are a *StaleError for every key, found or not.
+func TestLookupMaxLag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.db")
+	s := Open(path, Options{})
+	r := rec("alice", 1)
+	if _, err := s.Add([]Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	fp := r.Key.Fingerprint
+	var stale *StaleError
+	if _, err := Open(path, Options{MaxLag: time.Minute}).Lookup(fp); !errors.As(err, &stale) || stale.Behind != 0 {
+		t.Fatalf("Lookup on a store with no replica state = %v, want a StaleError (never current)", err)
+	}
+	if err := s.ApplyReplica(0, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Open(path, Options{MaxLag: time.Minute}).Lookup(fp); err != nil || got.User != "alice" {
+		t.Fatalf("Lookup on a current replica = %v, %v", got, err)
+	}
+	// A bound of a nanosecond: the confirmation is always older.
+	if _, err := Open(path, Options{MaxLag: time.Nanosecond}).Lookup(fp); !errors.As(err, &stale) || stale.Behind <= 0 {
+		t.Fatalf("Lookup beyond MaxLag = %v, want a StaleError", err)
+	}
+	if _, err := Open(path, Options{MaxLag: time.Nanosecond}).Lookup(testKey(9).Fingerprint); !errors.As(err, &stale) {
+		t.Fatalf("Lookup of a missing key beyond MaxLag = %v, want a StaleError, not not-found", err)
+	}
+	if _, err := Open(path, Options{}).Lookup(fp); err != nil {
+		t.Fatalf("without MaxLag: %v", err)
+	}
+}

@@ -55,6 +55,12 @@ type Options struct {
 	Chown    bool
 	UID, GID int
 
+	// MaxLag, when positive, makes the store a replica that Lookup
+	// refuses to answer from (a *StaleError) when it was last confirmed
+	// current more than MaxLag ago, or never: logins fail closed on a
+	// host whose replica fell behind. Zero means no bound.
+	MaxLag time.Duration
+
 	// Timeout is how long an operation waits for the file lock. Zero
 	// means DefaultWriteTimeout for writers and DefaultReadTimeout for
 	// readers.

@@ -36,13 +36,19 @@ var listPageSize = 1000
 // "SHA256:..." form of ssh.FingerprintSHA256. It opens the file read-only
 // and waits for a writer at most one write transaction (Options.Timeout at
 // worst). It returns ErrNotFound, or ErrNoStore, which wraps ErrNotFound,
-// if the key is not there.
+// if the key is not there, and a *StaleError from a replica too far
+// behind (Options.MaxLag), whatever the key.
 func (s *Store) Lookup(fp string) (Record, error) {
 	if err := checkFingerprint(fp); err != nil {
 		return Record{}, err
 	}
 	var rec Record
 	err := s.view(func(tx *bolt.Tx) error {
+		if s.opt.MaxLag > 0 {
+			if err := checkFresh(tx, s.opt.MaxLag, time.Now()); err != nil {
+				return err
+			}
+		}
 		kb := tx.Bucket(bucketKeys)
 		if kb == nil {
 			return ErrNotFound

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Credentials is what a client proved at login: the offered public key,
@@ -63,6 +64,10 @@ type DriverConfig struct {
 	Repos   string // repository root, absolute
 	DataDir string // gitserver's data directory, absolute
 	Policy  string // policy file, absolute
+	// MaxLag bounds, for a key store that is a replica of a shared
+	// store ([store] in the config), how long ago it may have been
+	// confirmed current; 0 when it is no replica.
+	MaxLag time.Duration
 
 	// Settings decodes the driver's own table of the config file,
 	// [drivers.NAME], into v, a pointer to the driver's settings struct.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Store names the shared state: PostgreSQL, the source of truth of the
@@ -22,6 +23,25 @@ type Store struct {
 	// string on one line. It must not be readable by others (mode 0600
 	// or 0640), since the string may hold a password.
 	DSNFile string `toml:"dsn_file"`
+	// MaxLag bounds how long ago the replica may have been confirmed
+	// current: beyond it, logins on this host fail closed (a partitioned
+	// host must not honour a revoked key for ever). Default 5m.
+	MaxLag Duration `toml:"max_lag"`
+}
+
+// DefaultMaxLag is max_lag when the config leaves it out.
+const DefaultMaxLag = Duration(5 * time.Minute)
+
+// Lag is the replica's max_lag when a store is configured, else 0 (no
+// bound: the local key store is the source itself).
+func (s *Store) Lag() time.Duration {
+	if !s.Configured() {
+		return 0
+	}
+	if s.MaxLag == 0 {
+		return time.Duration(DefaultMaxLag)
+	}
+	return time.Duration(s.MaxLag)
 }
 
 // maxDSNSize bounds the dsn_file: a connection string is one short line.
@@ -36,6 +56,9 @@ func (s *Store) validate() error {
 	}
 	if s.DSNFile != "" && !filepath.IsAbs(s.DSNFile) {
 		return fmt.Errorf("store.dsn_file %q: want an absolute path", s.DSNFile)
+	}
+	if s.MaxLag < 0 || s.MaxLag > 0 && time.Duration(s.MaxLag) < 2*time.Second {
+		return fmt.Errorf("store.max_lag must be at least 2s (replicate confirms every second), e.g. \"5m\"")
 	}
 	return nil
 }

@@ -48,9 +48,29 @@ func TestStore(t *testing.T) {
 		{"[store]\npostgres = \"x\"\ndsn_file = \"/y\"\n", "not both"},
 		{"[store]\ndsn_file = \"pg.dsn\"\n", "absolute path"},
 		{"[store]\npostgress = \"x\"\n", `unknown key "store.postgress"`},
+		{"[store]\npostgres = \"x\"\nmax_lag = \"1s\"\n", "max_lag must be at least 2s"},
+		{"[store]\npostgres = \"x\"\nmax_lag = \"soon\"\n", "not a duration"},
 	} {
 		if _, err := Parse("c.toml", strings.NewReader(tt.in)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want error containing %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+// TestStoreLag: max_lag bounds a replica only when a store is named; it
+// defaults to five minutes.
+func TestStoreLag(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                            "0s",
+		"[store]\npostgres = \"x\"\n": "5m0s",
+		"[store]\npostgres = \"x\"\nmax_lag = \"30s\"\n": "30s",
+	} {
+		c, err := Parse("c.toml", strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Store.Lag().String(); got != want {
+			t.Errorf("Lag() of %q = %s, want %s", in, got, want)
 		}
 	}
 }

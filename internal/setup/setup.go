@@ -88,6 +88,7 @@ func DriverConfig(cfg *config.Config) shim.DriverConfig {
 		Repos:    cfg.Repos,
 		DataDir:  cfg.DataDir,
 		Policy:   cfg.Policy,
+		MaxLag:   cfg.Store.Lag(),
 		Settings: cfg.DriverSettings(cfg.Driver),
 	}
 }
