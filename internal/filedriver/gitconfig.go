@@ -30,31 +30,6 @@ const maxRoleMembers = 1000
 // hundred bytes; a bigger file is refused, never read in part.
 const maxConfigSize = 1 << 20
 
-// ReadCreator returns the creator recorded in the repository at dir: the
-// last value of gitserver.creator in dir/config, as
-// "git config --file dir/config --get gitserver.creator" prints it, or ""
-// when it is not set or there is no config file. It does not run git:
-// the info built-in asks it for every repository. A value that is not a
-// valid username (keys.ValidUsername), a key without a value, a config
-// file that git would reject, one larger than 1 MiB or not a regular
-// file are errors. include.path is not followed, as git config --file
-// does not follow it.
-func ReadCreator(dir string) (string, error) {
-	path := filepath.Join(dir, "config")
-	data, err := readConfigFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("filedriver: %w", err)
-	}
-	c, err := creatorFrom(data)
-	if err != nil {
-		return "", fmt.Errorf("filedriver: %s: %w", path, err)
-	}
-	return c, nil
-}
-
 // Meta is what gitserver records in a repository's config: who created
 // it and who holds which role there.
 type Meta struct {
@@ -62,9 +37,18 @@ type Meta struct {
 	Roles   map[string][]string // role -> members, in file order
 }
 
-// ReadMeta reads the creator and the role members of the repository at
-// dir, with the rules of ReadCreator. A role value that is not "ROLE
-// MEMBER" with a valid role name and member is an error.
+// ReadMeta returns the creator and the role members recorded in the
+// repository at dir. The creator is the last value of gitserver.creator
+// in dir/config, as "git config --file dir/config --get
+// gitserver.creator" prints it, or "" when it is not set or there is no
+// config file; the roles are its gitserver.role values. It does not run
+// git: the info built-in asks it for every repository, and the file
+// driver for every request whose policy names {creator} or a role. A
+// creator that is not a valid username (keys.ValidUsername), a key
+// without a value, a role value that is not "ROLE MEMBER" with a valid
+// role name and member, a config file that git would reject, one larger
+// than 1 MiB or not a regular file are errors. include.path is not
+// followed, as git config --file does not follow it.
 func ReadMeta(dir string) (Meta, error) {
 	path := filepath.Join(dir, "config")
 	data, err := readConfigFile(path)
@@ -74,38 +58,11 @@ func ReadMeta(dir string) (Meta, error) {
 	if err != nil {
 		return Meta{}, fmt.Errorf("filedriver: %w", err)
 	}
-	var m Meta
-	if m.Creator, err = creatorFrom(data); err == nil {
-		m.Roles, err = rolesFrom(data)
-	}
+	m, err := metaFrom(data)
 	if err != nil {
 		return Meta{}, fmt.Errorf("filedriver: %s: %w", path, err)
 	}
 	return m, nil
-}
-
-// rolesFrom returns the role members in the config file data.
-func rolesFrom(data []byte) (map[string][]string, error) {
-	var roles map[string][]string
-	n := 0
-	err := parseConfig(data, func(e configEntry) error {
-		if e.section != "gitserver" || e.sub || e.key != "role" {
-			return nil
-		}
-		if n++; n > maxRoleMembers {
-			return fmt.Errorf("more than %d %s values", maxRoleMembers, RoleKey)
-		}
-		role, member, ok := strings.Cut(string(e.value), " ")
-		if !ok || policy.CheckRoleMember(role, member) != nil {
-			return fmt.Errorf("line %d: %s %s is not \"ROLE MEMBER\"", e.line, RoleKey, keys.Quote(string(e.value)))
-		}
-		if roles == nil {
-			roles = make(map[string][]string)
-		}
-		roles[role] = append(roles[role], member)
-		return nil
-	})
-	return roles, err
 }
 
 // readConfigFile reads the regular file at path, of at most
@@ -131,18 +88,50 @@ func readConfigFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// creatorFrom returns the last gitserver.creator in the config file data,
-// or "" when there is none.
-func creatorFrom(data []byte) (string, error) {
+// metaFrom reads the creator and the role members in the config file
+// data, in one pass.
+func metaFrom(data []byte) (Meta, error) {
 	var last *configEntry
+	var roles []configEntry
 	err := parseConfig(data, func(e configEntry) error {
-		if e.section == "gitserver" && !e.sub && e.key == "creator" {
+		if e.section != "gitserver" || e.sub {
+			return nil
+		}
+		switch e.key {
+		case "creator":
 			last = &e
+		case "role":
+			if len(roles) == maxRoleMembers {
+				return fmt.Errorf("more than %d %s values", maxRoleMembers, RoleKey)
+			}
+			roles = append(roles, e)
 		}
 		return nil
 	})
-	if err != nil || last == nil {
-		return "", err
+	if err != nil {
+		return Meta{}, err
+	}
+	var m Meta
+	if m.Creator, err = creatorOf(last); err != nil {
+		return Meta{}, err
+	}
+	for _, e := range roles {
+		role, member, ok := strings.Cut(string(e.value), " ")
+		if !ok || policy.CheckRoleMember(role, member) != nil {
+			return Meta{}, fmt.Errorf("line %d: %s %s is not \"ROLE MEMBER\"", e.line, RoleKey, keys.Quote(string(e.value)))
+		}
+		if m.Roles == nil {
+			m.Roles = make(map[string][]string)
+		}
+		m.Roles[role] = append(m.Roles[role], member)
+	}
+	return m, nil
+}
+
+// creatorOf checks the last gitserver.creator entry (nil for none).
+func creatorOf(last *configEntry) (string, error) {
+	if last == nil {
+		return "", nil
 	}
 	if last.value == nil {
 		return "", fmt.Errorf("line %d: %s has no value", last.line, CreatorKey)
@@ -157,7 +146,7 @@ func creatorFrom(data []byte) (string, error) {
 }
 
 // A config file is parsed as git's config.c parses it (git_parse_source
-// and the functions it calls), so that ReadCreator reads the value git
+// and the functions it calls), so that ReadMeta reads the value git
 // would, and rejects what git rejects. The grammar, byte by byte:
 //
 //   - "\r\n" is one newline; the end of the file reads as newlines.

@@ -13,7 +13,7 @@ import (
 	"github.com/gitserver/gitserver/shim"
 )
 
-// creatorTests are config files and what ReadCreator returns for them.
+// creatorTests are config files and the creator ReadMeta returns for them.
 // TestReadCreatorMatchesGit checks every answer against git itself;
 // FuzzReadCreator starts from them.
 var creatorTests = []struct {
@@ -130,9 +130,9 @@ func gitCreator(t *testing.T, git, path string) (value string, found bool, err e
 }
 
 // TestReadCreatorMatchesGit checks each of creatorTests against git: the
-// test's answer must be git's, and ReadCreator's. Where git prints a
+// test's answer must be git's, and ReadMeta's. Where git prints a
 // value that is not a username, or nothing for a key without a value,
-// ReadCreator's answer is an error.
+// ReadMeta's answer is an error.
 func TestReadCreatorMatchesGit(t *testing.T) {
 	git, err := shim.LookGit()
 	if err != nil {
@@ -153,14 +153,15 @@ func TestReadCreatorMatchesGit(t *testing.T) {
 		case gitErr == nil && (!found || keys.ValidUsername(v) == nil) && (tt.wantErr || v != tt.want):
 			t.Errorf("git reads %q (found %v) from %q; the test wants %q, error %v", v, found, tt.in, tt.want, tt.wantErr)
 		}
-		got, err := ReadCreator(dir)
+		m, err := ReadMeta(dir)
+		got := m.Creator
 		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("ReadCreator(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			t.Errorf("ReadMeta(%q).Creator = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }
 
-// TestReadCreatorStricter covers what ReadCreator refuses although git
+// TestReadCreatorStricter covers what ReadMeta refuses although git
 // reads it, and the files it does not read at all.
 func TestReadCreatorStricter(t *testing.T) {
 	for _, tt := range []struct {
@@ -185,12 +186,12 @@ func TestReadCreatorStricter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := ReadCreator(dir); got != "" || err == nil {
-			t.Errorf("ReadCreator of %s = %q, %v; want an error", tt.name, got, err)
+		if m, err := ReadMeta(dir); m.Creator != "" || err == nil {
+			t.Errorf("ReadMeta of %s = %q, %v; want an error", tt.name, m.Creator, err)
 		}
 	}
-	if got, err := ReadCreator(t.TempDir()); got != "" || err != nil {
-		t.Errorf("ReadCreator without a config file = %q, %v; want \"\", nil", got, err)
+	if m, err := ReadMeta(t.TempDir()); m.Creator != "" || err != nil {
+		t.Errorf("ReadMeta without a config file = %q, %v; want \"\", nil", m.Creator, err)
 	}
 }
 
@@ -203,14 +204,14 @@ func TestReadCreatorLimit(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ReadCreator(dir); got != "alice" || err != nil {
-		t.Errorf("ReadCreator of %d bytes = %q, %v; want alice", len(data), got, err)
+	if m, err := ReadMeta(dir); m.Creator != "alice" || err != nil {
+		t.Errorf("ReadMeta of %d bytes = %q, %v; want alice", len(data), m.Creator, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(data+"x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadCreator(dir); err == nil || !strings.Contains(err.Error(), "1048576") {
-		t.Errorf("ReadCreator of %d bytes = %v; want an error naming the limit", len(data)+1, err)
+	if _, err := ReadMeta(dir); err == nil || !strings.Contains(err.Error(), "1048576") {
+		t.Errorf("ReadMeta of %d bytes = %v; want an error naming the limit", len(data)+1, err)
 	}
 }
 
@@ -226,22 +227,23 @@ func FuzzReadCreator(f *testing.F) {
 		want[tt.in] = i
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := creatorFrom(data)
+		m, err := metaFrom(data)
+		got := m.Creator
 		if err == nil && got != "" && keys.ValidUsername(got) != nil {
-			t.Fatalf("creatorFrom(%q) = %q, not a username", data, got)
+			t.Fatalf("metaFrom(%q).Creator = %q, not a username", data, got)
 		}
 		if i, ok := want[string(data)]; ok {
 			tt := creatorTests[i]
 			if got != tt.want || (err != nil) != tt.wantErr {
-				t.Fatalf("creatorFrom(%q) = %q, %v; want %q, error %v", data, got, err, tt.want, tt.wantErr)
+				t.Fatalf("metaFrom(%q).Creator = %q, %v; want %q, error %v", data, got, err, tt.want, tt.wantErr)
 			}
 		}
 		if err != nil {
 			return
 		}
 		more := append(bytes.Clone(data), "\n\n[gitserver]\n\tcreator = zed\n"...)
-		if got, err := creatorFrom(more); got != "zed" || err != nil {
-			t.Fatalf("creatorFrom(%q) = %q, %v; want zed", more, got, err)
+		if m, err := metaFrom(more); m.Creator != "zed" || err != nil {
+			t.Fatalf("metaFrom(%q).Creator = %q, %v; want zed", more, m.Creator, err)
 		}
 	})
 }
