@@ -237,13 +237,8 @@ func checkReplica(cfg *config.Config, now time.Time, add func(string, string)) {
 	if _, err := cfg.Store.DSN(); err != nil {
 		add(err.Error(), "fix [store] in the config")
 	}
-	helper, err := exe.Beside(ReplicateHelper)
-	if err == nil {
-		err = exe.Check(helper)
-	}
-	if err != nil {
-		add(fmt.Sprintf("[store] is set, but the replica daemon cannot run: %v", err),
-			fmt.Sprintf("install %s beside gitserver, from the same build (go install ./cmd/...)", ReplicateHelper))
+	if _, err := replicateHelper(); err != nil {
+		add(fmt.Sprintf("[store] is set, but the replica daemon cannot run: %v", err), replicateHint)
 	}
 	last, at, ok, err := keys.Open(cfg.KeysPath(), keys.Options{}).ReplicaState()
 	switch {

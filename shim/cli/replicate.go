@@ -65,12 +65,9 @@ func (c *ReplicateCmd) Run(cli *CLI, e *env) error {
 	if _, err := cfg.Store.DSN(); err != nil {
 		return err
 	}
-	helper, err := exe.Beside(ReplicateHelper)
-	if err == nil {
-		err = exe.Check(helper)
-	}
+	helper, err := replicateHelper()
 	if err != nil {
-		return fmt.Errorf("replicate: %w\nhint: install %s beside gitserver, from the same build: go install ./cmd/gitserver ./cmd/%s", err, ReplicateHelper, ReplicateHelper)
+		return fmt.Errorf("replicate: %w\nhint: %s", err, replicateHint)
 	}
 	argv := []string{helper, "--config", cli.Config, "--poll", c.Poll.String(), "--reconcile", c.Reconcile.String()}
 	// The daemon inherits the environment on purpose: PGPASSFILE,
@@ -79,6 +76,19 @@ func (c *ReplicateCmd) Run(cli *CLI, e *env) error {
 		return fmt.Errorf("replicate: run %s: %w", helper, err)
 	}
 	return nil
+}
+
+// replicateHint says how to install the helper.
+const replicateHint = "install " + ReplicateHelper + " beside gitserver, from the same build: go install ./cmd/gitserver ./cmd/" + ReplicateHelper
+
+// replicateHelper is the replica daemon's program beside gitserver, if
+// it is there and safe to run.
+func replicateHelper() (string, error) {
+	helper, err := exe.Beside(ReplicateHelper)
+	if err == nil {
+		err = exe.Check(helper)
+	}
+	return helper, err
 }
 
 // status prints the replica's state; exit 1 without one.
