@@ -209,14 +209,10 @@ func (b *builder) option(d *optionDoc, line int) (*option, error) {
 		return nil, errorAt(file, line, "option sets nothing (explicit_rights or deny_rules)")
 	}
 	o := &option{denyRules: d.DenyRules != nil && *d.DenyRules}
-	for _, s := range d.Repos {
-		pat, err := compilePattern(s)
-		if err != nil {
-			return nil, errorAt(file, line, "bad repo pattern %q: %v", s, err)
-		}
-		o.patterns = append(o.patterns, pat)
-	}
 	var err error
+	if o.patterns, err = compileRepoPatterns(d.Repos); err != nil {
+		return nil, errorAt(file, line, "%v", err)
+	}
 	if o.regexes, err = compileRegexes(d.ReposRegex); err != nil {
 		return nil, errorAt(file, line, "%v", err)
 	}
@@ -305,12 +301,9 @@ func (b *builder) rule(d *ruleDoc, line int) (*Rule, error) {
 
 // rulePatterns compiles the repo and ref patterns and regexes of r.
 func (b *builder) rulePatterns(r *Rule) error {
-	for _, s := range r.Repos {
-		pat, err := compilePattern(s)
-		if err != nil {
-			return fmt.Errorf("bad repo pattern %q: %v", s, err)
-		}
-		r.patterns = append(r.patterns, pat)
+	var err error
+	if r.patterns, err = compileRepoPatterns(r.Repos); err != nil {
+		return err
 	}
 	for _, s := range r.Refs {
 		pat, err := compileRefPattern(s)
@@ -319,7 +312,6 @@ func (b *builder) rulePatterns(r *Rule) error {
 		}
 		r.refPatterns = append(r.refPatterns, pat)
 	}
-	var err error
 	if r.repoRegexes, err = compileRegexes(r.ReposRegex); err != nil {
 		return err
 	}
@@ -331,6 +323,19 @@ func (b *builder) rulePatterns(r *Rule) error {
 		b.p.creator = true
 	}
 	return nil
+}
+
+// compileRepoPatterns compiles the repos patterns of a rule or an option.
+func compileRepoPatterns(list []string) ([]*pattern, error) {
+	var out []*pattern
+	for _, s := range list {
+		pat, err := compilePattern(s)
+		if err != nil {
+			return nil, fmt.Errorf("bad repo pattern %q: %v", s, err)
+		}
+		out = append(out, pat)
+	}
+	return out, nil
 }
 
 // compileRegexes compiles a list of regular expressions.

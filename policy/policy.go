@@ -207,12 +207,19 @@ func (r *Rule) hasUser(m *member, v vars, held uint64) bool {
 // hasRepo reports whether one of the rule's patterns or regular
 // expressions matches the repository, given split and as a string.
 func (r *Rule) hasRepo(name []string, repo string, v vars) bool {
-	for _, p := range r.patterns {
+	return matchRepo(r.patterns, r.repoRegexes, name, repo, v)
+}
+
+// matchRepo reports whether one of the patterns or regular expressions
+// matches the repository, given split and as a string: the repos and
+// repos_regex of a rule or an option.
+func matchRepo(patterns []*pattern, regexes []*regex, name []string, repo string, v vars) bool {
+	for _, p := range patterns {
 		if p.match(name, v) {
 			return true
 		}
 	}
-	for _, re := range r.repoRegexes {
+	for _, re := range regexes {
 		if re.match(repo, v) {
 			return true
 		}
@@ -406,17 +413,7 @@ func (p *Policy) optionsFor(name []string, repo string, v vars) (Rights, bool) {
 }
 
 func (o *option) has(name []string, repo string, v vars) bool {
-	for _, p := range o.patterns {
-		if p.match(name, v) {
-			return true
-		}
-	}
-	for _, re := range o.regexes {
-		if re.match(repo, v) {
-			return true
-		}
-	}
-	return false
+	return matchRepo(o.patterns, o.regexes, name, repo, v)
 }
 
 // rolesHeld returns the declared roles user (m in the policy) holds in
