@@ -21,6 +21,11 @@ func validUser(s string) bool {
 	return validName(s, true) && s[0] != '@'
 }
 
+// ValidGroup reports whether name (without its "@") may name a group in
+// [groups]: letters, digits and ._-, not "." or "..", and not "all",
+// which is reserved for @all.
+func ValidGroup(name string) bool { return validGroup(name) && name != "all" }
+
 // validGroup reports whether s is a group name as written in [groups]:
 // letters, digits and ._-, not "." or "..".
 func validGroup(s string) bool {

@@ -106,7 +106,7 @@ func (c *conf) writeGroups(b *bytes.Buffer) {
 	var lines []string
 	for _, g := range c.order {
 		members := c.expand([]string{g})
-		if len(members) == 0 || !c.userGroup(g) || !validGroupName(g) {
+		if len(members) == 0 || !c.namedGroup(g) {
 			continue
 		}
 		q := make([]string, len(members))
@@ -124,20 +124,20 @@ func (c *conf) writeGroups(b *bytes.Buffer) {
 	}
 }
 
-// userGroup reports whether group g, expanded, holds only user names.
-func (c *conf) userGroup(g string) bool {
+// namedGroup reports whether gitolite's group g ("@name") becomes a
+// gitserver group, written in [groups] and named in users: its members,
+// expanded, are all valid user names, and its name is a gitserver
+// group name. Other groups are expanded where they are used.
+func (c *conf) namedGroup(g string) bool {
+	if !policy.ValidGroup(g[1:]) {
+		return false
+	}
 	for _, m := range c.expand([]string{g}) {
 		if keys.ValidUsername(m) != nil || m[0] == '@' {
 			return false
 		}
 	}
 	return true
-}
-
-// validGroupName reports whether "@name" is also a gitserver group name.
-func validGroupName(g string) bool {
-	_, err := policy.Parse("g", strings.NewReader(fmt.Sprintf("[groups]\n%s = []\n", tomlKey(g[1:]))))
-	return err == nil && g != "@all"
 }
 
 // translate turns one access line into a gitserver rule.
@@ -239,7 +239,7 @@ func (c *conf) users(p permLine) []string {
 				c.warn(p.line, "user group %s is not defined; it has no members", u)
 				continue
 			}
-			if c.userGroup(u) && validGroupName(u) {
+			if c.namedGroup(u) {
 				out = append(out, u)
 				continue
 			}
