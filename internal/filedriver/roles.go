@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 )
 
@@ -49,7 +50,17 @@ func RemoveRoleMember(ctx context.Context, git, dir, role, member string) error 
 	return err
 }
 
-// gitConfig runs "git config --file DIR/config ARGS...".
+// SetCreator records user as the creator of the repository at dir
+// (gitserver.creator), replacing any earlier one.
+func SetCreator(ctx context.Context, git, dir, user string) error {
+	if err := keys.ValidUsername(user); err != nil {
+		return err
+	}
+	return gitConfig(ctx, git, dir, CreatorKey, user)
+}
+
+// gitConfig runs "git config --file DIR/config ARGS...", with nothing of
+// the caller's environment.
 func gitConfig(ctx context.Context, git, dir string, args ...string) error {
 	cmd := exec.CommandContext(ctx, git, append([]string{"config", "--file", filepath.Join(dir, "config")}, args...)...)
 	cmd.Env = []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"}

@@ -112,9 +112,8 @@ func (a *App) CreateRepo(git, dir, branch, creator string) error {
 		return err
 	}
 	if creator != "" {
-		out, err := exec.Command(git, "config", "--file", filepath.Join(tmp, "config"), filedriver.CreatorKey, creator).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git config %s: %v: %s", filedriver.CreatorKey, err, out)
+		if err := filedriver.SetCreator(context.Background(), git, tmp, creator); err != nil {
+			return err
 		}
 	}
 	// MkdirTemp made it 0700; give it the mode git gave its own

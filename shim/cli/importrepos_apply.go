@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -140,7 +139,7 @@ func writeMeta(ctx context.Context, git, dir, creator string, perms []gitolite.P
 		return err
 	}
 	if creator != "" {
-		if err := gitConfigFile(ctx, git, newCfg, filedriver.CreatorKey, creator); err != nil {
+		if err := filedriver.SetCreator(ctx, git, tmp, creator); err != nil {
 			return err
 		}
 	}
@@ -199,17 +198,6 @@ func sameOwnerMode(path string, fi fs.FileInfo) error {
 		}
 	}
 	return os.Chmod(path, fi.Mode().Perm())
-}
-
-// gitConfigFile runs "git config --file FILE KEY VALUE", with nothing of
-// the caller's environment.
-func gitConfigFile(ctx context.Context, git, file, key, value string) error {
-	cmd := exec.CommandContext(ctx, git, "config", "--file", file, key, value)
-	cmd.Env = []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("git config %s: %v: %s", key, err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
 
 // syncPath flushes the file or directory at path to disk.
