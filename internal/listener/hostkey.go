@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gitserver/gitserver/internal/atomicfile"
 )
 
 // maxHostKeySize bounds a host key file; an RSA key of 16384 bits in
@@ -140,41 +141,8 @@ func GenerateHostKey(path string) error {
 	if err != nil {
 		return fmt.Errorf("listener: encoding host key: %w", err)
 	}
-	return writeAtomic(path, pem.EncodeToMemory(block))
-}
-
-// writeAtomic writes data to path with mode 0600: temp file, fsync,
-// rename, then fsync of the directory.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("listener: writing host key: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.Write(path, pem.EncodeToMemory(block), 0o600, -1, -1); err != nil {
+		return fmt.Errorf("listener: host key: %w", err)
 	}
 	return nil
 }
