@@ -17,13 +17,16 @@ var ErrLastKey = errors.New("keys: that is the user's last key")
 // caller learns nothing about other users' keys), and with keepLast,
 // ErrLastKey when fp is user's only key.
 func (s *Store) RemoveOwn(user, fp string, keepLast bool) error {
+	if s.opt.Source != nil {
+		return s.opt.Source.RemoveOwn(user, fp, keepLast)
+	}
 	if err := ValidUsername(user); err != nil {
 		return err
 	}
 	if err := checkFingerprint(fp); err != nil {
 		return err
 	}
-	err := s.update(false, func(tx *bolt.Tx) error {
+	err := s.localUpdate(false, func(tx *bolt.Tx) error {
 		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
 		if kb == nil || ub == nil {
 			return ErrNotFound

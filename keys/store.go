@@ -61,6 +61,12 @@ type Options struct {
 	// host whose replica fell behind. Zero means no bound.
 	MaxLag time.Duration
 
+	// Source, if set, takes the store's writes (Add, Import, Remove,
+	// RemoveUser, RemoveOwn): the store is the replica of Source, and
+	// reads stay local. Without it, those writes to a replica fail with
+	// ErrReplica.
+	Source Source
+
 	// Timeout is how long an operation waits for the file lock. Zero
 	// means DefaultWriteTimeout for writers and DefaultReadTimeout for
 	// readers.

@@ -70,11 +70,14 @@ func (s *Store) Lookup(fp string) (Record, error) {
 // every such record; errors.As finds a *ConflictError in it. added holds
 // the records written, with Added set to now if it was zero.
 func (s *Store) Add(recs []Record) (added []Record, err error) {
+	if s.opt.Source != nil {
+		return s.opt.Source.Add(recs)
+	}
 	recs, errs := prepare(recs, time.Now())
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	err = s.update(true, func(tx *bolt.Tx) error {
+	err = s.localUpdate(true, func(tx *bolt.Tx) error {
 		added = nil
 		kb, ub, err := createBuckets(tx)
 		if err != nil {
@@ -107,8 +110,11 @@ func (s *Store) Add(recs []Record) (added []Record, err error) {
 // about 5000 records) so that each transaction, and the time others wait
 // for it, stays short.
 func (s *Store) Import(recs []Record) (added int, rejected []error, err error) {
+	if s.opt.Source != nil {
+		return s.opt.Source.Import(recs)
+	}
 	good, errs := prepare(recs, time.Now())
-	err = s.update(true, func(tx *bolt.Tx) error {
+	err = s.localUpdate(true, func(tx *bolt.Tx) error {
 		added = 0
 		kb, ub, err := createBuckets(tx)
 		if err != nil {
@@ -189,6 +195,9 @@ func put(kb, ub *bolt.Bucket, r Record) (bool, error) {
 // Remove removes the keys with the given fingerprints and returns how many
 // were there. Fingerprints not in the store are not an error.
 func (s *Store) Remove(fps ...string) (removed int, err error) {
+	if s.opt.Source != nil {
+		return s.opt.Source.Remove(fps...)
+	}
 	for _, fp := range fps {
 		if err := checkFingerprint(fp); err != nil {
 			return 0, err
@@ -212,6 +221,9 @@ func (s *Store) Remove(fps ...string) (removed int, err error) {
 
 // RemoveUser removes every key of user and returns how many there were.
 func (s *Store) RemoveUser(user string) (removed int, err error) {
+	if s.opt.Source != nil {
+		return s.opt.Source.RemoveUser(user)
+	}
 	if err := ValidUsername(user); err != nil {
 		return 0, err
 	}
@@ -236,7 +248,7 @@ func (s *Store) RemoveUser(user string) (removed int, err error) {
 // nothing to remove.
 func (s *Store) removeTx(remove func(kb, ub *bolt.Bucket) (int, error)) (int, error) {
 	removed := 0
-	err := s.update(false, func(tx *bolt.Tx) error {
+	err := s.localUpdate(false, func(tx *bolt.Tx) error {
 		kb, ub := tx.Bucket(bucketKeys), tx.Bucket(bucketUsers)
 		if kb == nil || ub == nil {
 			return nil

@@ -12,6 +12,7 @@ import (
 const (
 	KindKeyAdd    = "key-add"    // Record was added
 	KindKeyRemove = "key-remove" // Record was removed
+	KindPolicy    = "policy"     // a new version of the policy: Policy
 )
 
 // Channel is the channel on which every writing transaction sends, with
@@ -22,9 +23,12 @@ const Channel = "gitserver_changes"
 // Change is one entry of the change log.
 type Change struct {
 	ID          int64       // position in the log; commit order (see the package doc)
-	Kind        string      // KindKeyAdd or KindKeyRemove
-	Fingerprint string      // the key changed
+	Kind        string      // KindKeyAdd, KindKeyRemove or KindPolicy
+	Fingerprint string      // the key changed; "" for KindPolicy
 	Record      keys.Record // the record added, or the record as it was when removed
+	// PolicySHA256 is, for KindPolicy, the digest of the version's
+	// document (version ID), which Policy reads.
+	PolicySHA256 string
 }
 
 // payload is the JSON a change carries: the whole record, so that a
@@ -48,8 +52,19 @@ func encodePayload(r keys.Record) ([]byte, error) {
 // decodeChange builds a change from a row of the log, checking that the
 // record is one the store would accept and is the row's key.
 func decodeChange(id int64, kind, fp string, data []byte) (Change, error) {
-	if kind != KindKeyAdd && kind != KindKeyRemove {
-		return Change{}, fmt.Errorf("change %d has kind %s; this gitserver knows key-add and key-remove, upgrade it", id, keys.Quote(kind))
+	switch kind {
+	case KindKeyAdd, KindKeyRemove:
+	case KindPolicy:
+		var p policyPayload
+		if err := json.Unmarshal(data, &p); err != nil {
+			return Change{}, fmt.Errorf("change %d: payload: %v", id, err)
+		}
+		if len(p.SHA256) != 64 || fp != "" {
+			return Change{}, fmt.Errorf("change %d: not a policy change: fingerprint %s, sha256 %s", id, keys.Quote(fp), keys.Quote(p.SHA256))
+		}
+		return Change{ID: id, Kind: kind, PolicySHA256: p.SHA256}, nil
+	default:
+		return Change{}, fmt.Errorf("change %d has kind %s; this gitserver knows key-add, key-remove and policy, upgrade it", id, keys.Quote(kind))
 	}
 	var p payload
 	if err := json.Unmarshal(data, &p); err != nil {

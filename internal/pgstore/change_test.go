@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,9 @@ func TestPrepare(t *testing.T) {
 	if err != nil || len(got) != 2 || !got[0].Added.Equal(now.Truncate(time.Microsecond)) {
 		t.Errorf("prepare(a, a, c) = %d records, %v; want 2 added at %v", len(got), err, now.Truncate(time.Microsecond))
 	}
-	if _, err := prepare([]keys.Record{a, stolen, bad}, now); err == nil ||
-		!strings.Contains(err.Error(), `already belongs to user "alice"`) || !strings.Contains(err.Error(), "record 3") {
+	if _, errs := prepare([]keys.Record{a, stolen, bad}, now); len(errs) != 2 {
+		t.Errorf("prepare(a, a to bob, bad title) = %v, want 2 errors", errs)
+	} else if err := errors.Join(errs...); !strings.Contains(err.Error(), `already belongs to user "alice"`) || !strings.Contains(err.Error(), "record 3") {
 		t.Errorf("prepare(a, a to bob, bad title) = %v, want a conflict and record 3's error", err)
 	}
 }

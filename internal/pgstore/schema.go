@@ -30,11 +30,23 @@ var migrations = []string{
 		payload     jsonb NOT NULL,
 		committed   timestamptz NOT NULL DEFAULT now()
 	);`,
+	// 2: the policy document, versioned: each version is the id of its
+	// policy change.
+	`ALTER TABLE gitserver_changes DROP CONSTRAINT gitserver_changes_kind_check;
+	ALTER TABLE gitserver_changes ADD CONSTRAINT gitserver_changes_kind_check
+		CHECK (kind IN ('key-add', 'key-remove', 'policy'));
+	CREATE TABLE gitserver_policy (
+		version   bigint PRIMARY KEY,
+		document  bytea NOT NULL,
+		sha256    text NOT NULL,
+		pushed_by text NOT NULL,
+		pushed_at timestamptz NOT NULL DEFAULT now()
+	);`,
 }
 
 // SchemaVersion is the schema version this package writes and reads:
 // len(migrations).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate brings the schema to SchemaVersion, in one transaction under
 // WriteLock, so that hosts migrating at once apply each migration once
