@@ -22,6 +22,17 @@
 // The replica holds whatever PostgreSQL's tables say: whoever can write
 // them can log in as anyone (see pgstore). Changes are checked
 // (keys.Record.Check) before they are applied.
+//
+// # The policy
+//
+// With Options.PolicyFile, the policy document in the source replaces
+// that file: at each snapshot when the file differs, and for the newest
+// policy change of each batch of changes, before the batch's keys are
+// applied (so a replica killed in between writes it again at restart).
+// A document that does not parse here (pushed by a newer gitserver) is
+// written all the same and logged: the file driver then refuses every
+// request until it is fixed, rather than go on with a policy that the
+// source has replaced.
 package replicate
 
 import (
@@ -33,6 +44,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gitserver/gitserver/internal/atomicfile"
 	"github.com/gitserver/gitserver/internal/pgstore"
 	"github.com/gitserver/gitserver/keys"
 )
@@ -60,6 +72,13 @@ type Options struct {
 	// Batch is how many changes one local transaction applies at most.
 	// Zero means pgstore.MaxChanges.
 	Batch int
+	// PolicyFile, if set, is the local policy file that the policy
+	// document in the source replaces (the file driver's policy). Empty:
+	// policy changes are not applied on this host.
+	PolicyFile string
+	// WritePolicy replaces PolicyFile by its new content, whole. Nil
+	// means atomicfile.Write with mode 0644, owner left as it comes.
+	WritePolicy func(path string, doc []byte) error
 }
 
 func (o Options) withDefaults() Options {
@@ -75,6 +94,9 @@ func (o Options) withDefaults() Options {
 	if o.Batch <= 0 || o.Batch > pgstore.MaxChanges {
 		o.Batch = pgstore.MaxChanges
 	}
+	if o.WritePolicy == nil {
+		o.WritePolicy = func(path string, doc []byte) error { return atomicfile.Write(path, doc, 0o644, -1, -1) }
+	}
 	return o
 }
 
@@ -89,6 +111,23 @@ type replica struct {
 	known      bool      // last is read from the local store
 	reconciled time.Time // the last full snapshot, or the start
 	current    bool      // the session caught up at least once
+}
+
+// Sync brings local up to date with pg once, as one step of Run does: a
+// full snapshot if local has no replica state, then every change after
+// its last. A host that writes to pg calls it before it answers, so that
+// the writer reads its own write here even while no Run is going.
+func Sync(ctx context.Context, pg *pgstore.Store, local *keys.Store, log hclog.Logger, opt Options) error {
+	r := &replica{pg: pg, local: local, log: log, opt: opt.withDefaults()}
+	if err := r.load(); err != nil {
+		return err
+	}
+	if !r.known {
+		if err := r.snapshot(ctx); err != nil {
+			return err
+		}
+	}
+	return r.catchUp(ctx)
 }
 
 // Run keeps local a replica of pg until ctx is done, then returns nil.

@@ -229,15 +229,27 @@ func addRetrying(t *testing.T, pg *pgstore.Store, r keys.Record) {
 	t.Fatal(err)
 }
 
-// TestReconcile checks that a key added to the replica by hand goes at
-// the next full snapshot.
+// TestReconcile checks that a key put in the replica behind the source's
+// back (writes to a replica are refused, so: a change the source never
+// had) goes at the next full snapshot.
 func TestReconcile(t *testing.T) {
 	f := newFixture(t)
 	f.add(rec("alice", 1))
 	f.run(Options{Poll: 20 * time.Millisecond, Reconcile: 200 * time.Millisecond})
 	f.within(5*time.Second, 1, true)
-	if _, err := f.local.Add([]keys.Record{rec("mallory", 9)}); err != nil {
-		t.Fatal(err)
+	if _, err := f.local.Add([]keys.Record{rec("mallory", 9)}); !errors.Is(err, keys.ErrReplica) {
+		t.Fatalf("Add to the replica = %v, want ErrReplica", err)
+	}
+	for {
+		last, _, _, _ := f.local.ReplicaState()
+		err := f.local.ApplyReplica(last, []keys.ReplicaChange{{ID: last + 1, Record: rec("mallory", 9)}}, last+1)
+		var gap *keys.ReplicaGapError
+		if !errors.As(err, &gap) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
 	}
 	f.within(5*time.Second, 9, false)
 	f.within(time.Second, 1, true)
