@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gitserver/gitserver/keys"
 )
 
 // Credentials is what a client proved at login: the offered public key,
@@ -68,6 +70,9 @@ type DriverConfig struct {
 	// store ([store] in the config), how long ago it may have been
 	// confirmed current; 0 when it is no replica.
 	MaxLag time.Duration
+	// KeySource, for such a replica, takes the key store's writes
+	// (keys.Options.Source); nil when it is no replica.
+	KeySource keys.Source
 
 	// Settings decodes the driver's own table of the config file,
 	// [drivers.NAME], into v, a pointer to the driver's settings struct.

@@ -1,10 +1,12 @@
-// Command gitserver-replicate keeps a host's key store a replica of the
-// keys in PostgreSQL (package internal/replicate). 'gitserver replicate'
-// runs it in its own place (exec), with its flags; install it beside
-// gitserver. It is a separate program so that the PostgreSQL client
-// stays out of the gitserver binary, which sshd starts for every login.
+// Command gitserver-replicate is gitserver's PostgreSQL side, a separate
+// program so that the PostgreSQL client stays out of the gitserver binary,
+// which sshd starts for every login. Install it beside gitserver, from the
+// same build; gitserver runs it, with its build id, which it checks:
 //
-//	gitserver-replicate --config /etc/gitserver/config.toml --poll 1s --reconcile 15m
+//	gitserver replicate      → gitserver-replicate run --build-id=ID --config FILE --poll 1s --reconcile 15m
+//	                           keeps this host's key store and policy file a replica (internal/replicate)
+//	any write, [store] set  → gitserver-replicate write --build-id=ID --config=FILE
+//	                           one statewrite.Request on stdin, its Response on stdout
 package main
 
 import (
@@ -18,75 +20,124 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gitserver/gitserver/internal/atomicfile"
 	"github.com/gitserver/gitserver/internal/pgstore"
 	"github.com/gitserver/gitserver/internal/replicate"
 	"github.com/gitserver/gitserver/internal/setup"
+	"github.com/gitserver/gitserver/internal/version"
 )
+
+// name is the program's name, in messages and the build check.
+const name = "gitserver-replicate"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// flags are those 'gitserver replicate' passes.
-type flags struct {
-	Config    string        `required:"" type:"path" help:"Config file." placeholder:"FILE"`
-	Poll      time.Duration `default:"1s" help:"Read the change log at least this often."`
-	Reconcile time.Duration `default:"15m" help:"Replace the replica by a full snapshot this often (0: only when it has no state)."`
+// common are the flags of both commands.
+type common struct {
+	BuildID string `name:"build-id" help:"The build id of the gitserver that runs this helper; it must be this helper's own."`
+	Config  string `required:"" type:"path" help:"Config file." placeholder:"FILE"`
 }
 
-// run replicates until ctx is done and returns the exit code: 0 when
-// stopped, 1 when it cannot start, 2 for bad flags.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var f flags
+// cli is the command line gitserver passes.
+type cli struct {
+	Run struct {
+		common
+		Poll      time.Duration `default:"1s" help:"Read the change log at least this often."`
+		Reconcile time.Duration `default:"15m" help:"Replace the replica by a full snapshot this often (0: only when it has no state)."`
+	} `cmd:"" help:"Keep this host's key store and policy file a replica of PostgreSQL, until SIGTERM."`
+	Write struct {
+		common
+	} `cmd:"" help:"Do the one write (a JSON statewrite.Request) on stdin in PostgreSQL, bring this host's replica up to date, answer on stdout."`
+}
+
+// run runs the command in args and returns the exit code: 0 when done or
+// stopped, 1 when it cannot start (or a write failed), 2 for bad flags.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var c cli
 	code := -1
-	parser, err := kong.New(&f, kong.Name("gitserver-replicate"),
-		kong.Description("Keep this host's key store a replica of the keys in PostgreSQL; see 'gitserver replicate --help'."),
+	parser, err := kong.New(&c, kong.Name(name),
+		kong.Description("gitserver's PostgreSQL side, run by gitserver; see 'gitserver replicate --help'."),
 		kong.Writers(stdout, stderr), kong.Exit(func(c int) { code = c }))
+	var kctx *kong.Context
 	if err == nil {
-		_, err = parser.Parse(args)
+		kctx, err = parser.Parse(args)
 	}
 	if code >= 0 {
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "gitserver-replicate: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}
-	if err := replicateUntil(ctx, f); err != nil {
-		fmt.Fprintf(stderr, "gitserver-replicate: %v\n", err)
+	switch kctx.Command() {
+	case "run":
+		err = replicateUntil(ctx, c.Run.common, c.Run.Poll, c.Run.Reconcile)
+	case "write":
+		err = write(ctx, c.Write.common, stdin, stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	return 0
 }
 
-// replicateUntil loads the config and runs replicate.Run until ctx is done.
-func replicateUntil(ctx context.Context, f flags) error {
+// open checks the build, loads the config and connects to PostgreSQL.
+func open(ctx context.Context, f common) (*setup.App, *pgstore.Store, string, error) {
+	if err := version.CheckPeer(name, f.BuildID); err != nil {
+		return nil, nil, "", err
+	}
 	a, err := setup.Load(f.Config)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	dsn, err := a.Cfg.Store.DSN()
+	if err != nil {
+		a.Close()
+		return nil, nil, "", err
+	}
+	pg, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		a.Close()
+		return nil, nil, "", err
+	}
+	return a, pg, dsn, nil
+}
+
+// replicaOptions are the options for this host's replica: the policy
+// file, if the driver reads one, written for the ssh user.
+func replicaOptions(a *setup.App) replicate.Options {
+	var opt replicate.Options
+	if a.Cfg.Driver == "file" {
+		opt.PolicyFile = a.Cfg.Policy
+		opt.WritePolicy = func(path string, doc []byte) error {
+			return atomicfile.Write(path, doc, 0o644, a.Owner.UID, a.Owner.GID)
+		}
+	}
+	return opt
+}
+
+// replicateUntil runs replicate.Run until ctx is done.
+func replicateUntil(ctx context.Context, f common, poll, reconcile time.Duration) error {
+	a, pg, dsn, err := open(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	dsn, err := a.Cfg.Store.DSN()
-	if err != nil {
-		return err
-	}
-	log := a.Log.Named("replicate")
-	pg, err := pgstore.Open(ctx, dsn)
-	if err != nil {
-		log.Error("cannot start", "error", err)
-		return err
-	}
 	defer pg.Close()
-	reconcile := f.Reconcile
+	log := a.Log.Named("replicate")
+	opt := replicaOptions(a)
+	opt.Poll, opt.Reconcile = poll, reconcile
 	if reconcile == 0 {
-		reconcile = -1 // replicate.Options: never
+		opt.Reconcile = -1 // replicate.Options: never
 	}
-	log.Info("replicating", "store", a.Cfg.KeysPath(), "poll", f.Poll.String(), "reconcile", f.Reconcile.String())
-	err = replicate.Run(ctx, pg, a.Store(), dsn, log, replicate.Options{Poll: f.Poll, Reconcile: reconcile})
-	if err != nil {
+	log.Info("replicating", "store", a.Cfg.KeysPath(), "policy", opt.PolicyFile, "poll", poll.String(), "reconcile", reconcile.String())
+	if err := replicate.Run(ctx, pg, a.Store(), dsn, log, opt); err != nil {
 		log.Error("stopped", "error", err)
 		return err
 	}

@@ -15,11 +15,15 @@ import (
 	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/pgstore"
 	"github.com/gitserver/gitserver/internal/pgtest"
+	"github.com/gitserver/gitserver/internal/version"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// buildID is the flag gitserver of this build passes: this test binary's.
+var buildID = "--build-id=" + version.Get().BuildID()
 
 // testKey is a fixed ed25519 public key: for tests only, NEVER use it
 // anywhere else.
@@ -29,7 +33,12 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH
 // dsn_file, the database and the host's key store.
 func setupHost(t *testing.T) (cfg string, pg *pgstore.Store, local *keys.Store) {
 	t.Helper()
-	dsn := pgtest.Start(t)
+	return setupHostOn(t, pgtest.Start(t))
+}
+
+// setupHostOn is setupHost on the database dsn.
+func setupHostOn(t *testing.T, dsn string) (cfg string, pg *pgstore.Store, local *keys.Store) {
+	t.Helper()
 	ctx := context.Background()
 	pg, err := pgstore.Open(ctx, dsn)
 	if err != nil {
@@ -45,10 +54,10 @@ func setupHost(t *testing.T) (cfg string, pg *pgstore.Store, local *keys.Store) 
 			t.Fatal(err)
 		}
 	}
-	write(t, filepath.Join(dir, "pg.dsn"), dsn+"\n", 0o600)
-	write(t, filepath.Join(dir, "policy.toml"), "", 0o644)
+	writeFile(t, filepath.Join(dir, "pg.dsn"), dsn+"\n", 0o600)
+	writeFile(t, filepath.Join(dir, "policy.toml"), "", 0o644)
 	cfg = filepath.Join(dir, "config.toml")
-	write(t, cfg, fmt.Sprintf("ssh_user = %q\nrepos = \"repos\"\ndata_dir = \"data\"\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n[store]\ndsn_file = %q\n",
+	writeFile(t, cfg, fmt.Sprintf("ssh_user = %q\nrepos = \"repos\"\ndata_dir = \"data\"\npolicy = \"policy.toml\"\n[log]\nlevel = \"debug\"\n[store]\ndsn_file = %q\n",
 		sshUser(), filepath.Join(dir, "pg.dsn")), 0o644)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -67,7 +76,7 @@ func sshUser() string {
 	return os.Getenv("USER")
 }
 
-func write(t *testing.T, path, body string, mode os.FileMode) {
+func writeFile(t *testing.T, path, body string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), mode); err != nil {
 		t.Fatal(err)
@@ -107,7 +116,9 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr bytes.Buffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"--config", cfg, "--poll", "1m"}, &stderr, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"run", buildID, "--config", cfg, "--poll", "1m"}, nil, &stderr, &stderr)
+	}()
 	waitFor(t, local, addKey(t, pg), 5*time.Second)
 	cancel()
 	if code := <-done; code != 0 {

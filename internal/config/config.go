@@ -35,7 +35,9 @@ type Config struct {
 	Repos string `toml:"repos"`
 	// DataDir holds the key store and, by default, the log.
 	DataDir string `toml:"data_dir"`
-	// Policy is the access policy file used by the file driver.
+	// Policy is the access policy file used by the file driver. Default
+	// /etc/gitserver/policy.toml; with [store], DataDir/policy.toml, the
+	// replica of the policy in PostgreSQL.
 	Policy string `toml:"policy"`
 	// Driver names the registered driver that authenticates and authorizes.
 	Driver string `toml:"driver"`
@@ -79,6 +81,16 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Listen:  DefaultListen(),
 	}
+}
+
+// defaultPolicy is the policy file when the config names none: with a
+// shared store, a replica that 'gitserver replicate' (the ssh user)
+// rewrites, in DataDir, which is the ssh user's; else Default's.
+func (c *Config) defaultPolicy() string {
+	if c.Store.Configured() {
+		return filepath.Join(c.DataDir, "policy.toml")
+	}
+	return Default().Policy
 }
 
 // KeysPath is the key store file inside DataDir.
@@ -128,12 +140,16 @@ func Parse(file string, r io.Reader) (*Config, error) {
 		return nil, fmt.Errorf("config: %s is larger than %d MiB", file, maxSize>>20)
 	}
 	c := Default()
+	c.Policy = "" // to tell whether the file sets it
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, decodeError(file, err)
 	}
 	c.File, c.raw = file, data
 	c.resolve(filepath.Dir(file))
+	if c.Policy == "" {
+		c.Policy = c.defaultPolicy()
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", file, err)
 	}

@@ -74,3 +74,21 @@ func TestStoreLag(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyDefaultWithStore: with [store], the policy left out is the
+// replica in data_dir, which the replica daemon (the ssh user) writes; a
+// policy set in the file stays as set.
+func TestPolicyDefaultWithStore(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{"data_dir = \"/d\"\n", "/etc/gitserver/policy.toml"},
+		{"data_dir = \"/d\"\n[store]\npostgres = \"postgres:///g\"\n", "/d/policy.toml"},
+		{"data_dir = \"/d\"\npolicy = \"/p.toml\"\n[store]\npostgres = \"postgres:///g\"\n", "/p.toml"},
+	} {
+		c, err := Parse("/etc/gitserver/config.toml", strings.NewReader(tt.body))
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.body, err)
+		} else if c.Policy != tt.want {
+			t.Errorf("Parse(%q).Policy = %v, want %s", tt.body, c.Policy, tt.want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ var _ shim.Driver = (*Driver)(nil)
 // New returns a file driver for cfg.
 func New(cfg shim.DriverConfig) *Driver {
 	return &Driver{
-		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{MaxLag: cfg.MaxLag}),
+		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{MaxLag: cfg.MaxLag, Source: cfg.KeySource}),
 		repos:  cfg.Repos,
 		policy: &policyFile{path: cfg.Policy},
 	}

@@ -118,3 +118,46 @@ func (s *server) createDatabase(name string) error {
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
 }
+
+// Server is a PostgreSQL server of one test's own, which the test stops
+// and starts again (to see what gitserver does while it is away).
+type Server struct{ s *server }
+
+// StartOwn starts a server for t alone, stopped and removed in
+// t.Cleanup, and returns it with the connection string of a fresh
+// database on it. It skips or fails as Start does.
+func StartOwn(t testing.TB) (dsn string, srv *Server) {
+	t.Helper()
+	bindir, err := findBinaries()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and %v", err)
+		}
+		t.Skip(err)
+	}
+	s, err := startServer(bindir)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL log:\n%s", s.logSince(0))
+		}
+		if err := s.stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	name := fmt.Sprintf("pgtest_%d", databases.Add(1))
+	if err := s.createDatabase(name); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return s.dsn(name), &Server{s}
+}
+
+// Stop shuts the server down (fast shutdown: connections are cut),
+// keeping its data, and returns once it has exited.
+func (srv *Server) Stop() error { return srv.s.halt() }
+
+// Start starts the stopped server again, on the same socket and data,
+// and returns once it accepts connections.
+func (srv *Server) Start() error { return srv.s.run(srv.s.bindir, srv.s.cred) }

@@ -36,3 +36,34 @@ func TestStart(t *testing.T) {
 		t.Errorf("two Starts gave the same database %s", names[0])
 	}
 }
+
+// TestStopStart: a server of the test's own refuses connections while
+// stopped and has its data again once started.
+func TestStopStart(t *testing.T) {
+	ctx := context.Background()
+	dsn, srv := StartOwn(t)
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE TABLE kept (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec("SELECT 1"); err == nil {
+		t.Fatal("connected to a stopped server")
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec("INSERT INTO kept VALUES (1)"); err != nil {
+		t.Errorf("after Start: %v; want the table kept", err)
+	}
+}

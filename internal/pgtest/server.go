@@ -22,6 +22,8 @@ const startTimeout = 60 * time.Second
 // server is a running postgres in its own temp dir.
 type server struct {
 	dir    string // holds data/, the socket and postgres.log
+	bindir string
+	cred   *syscall.Credential // whom postgres runs as; nil: this process
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when postgres has exited
 	err    error         // postgres's exit status, once exited is closed
@@ -74,7 +76,7 @@ func startServer(bindir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, exited: make(chan struct{})}
+	s := &server{dir: dir, bindir: bindir, cred: cred, exited: make(chan struct{})}
 	if err := s.prepareDir(cred); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -151,6 +153,7 @@ func (s *server) run(bindir string, cred *syscall.Credential) error {
 		"-c", "listen_addresses=", "-c", "unix_socket_permissions=0777",
 		"-c", "max_connections=100")
 	s.cmd.Stdout, s.cmd.Stderr = log, log
+	s.exited = make(chan struct{})
 	if err := s.cmd.Start(); err != nil {
 		close(s.exited)
 		return fmt.Errorf("postgres: %v", err)
@@ -183,11 +186,21 @@ func (s *server) waitReady() error {
 	}
 }
 
-// stop shuts postgres down (fast shutdown, then kill) and removes its dir.
+// stop shuts postgres down (halt) and removes its dir.
 func (s *server) stop() error {
 	defer os.RemoveAll(s.dir)
+	return s.halt()
+}
+
+// halt shuts postgres down, fast shutdown then kill, keeping its data.
+func (s *server) halt() error {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return nil
+	}
+	select {
+	case <-s.exited:
+		return nil
+	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGINT)
 	select {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/gitserver/gitserver/internal/config"
+	"github.com/gitserver/gitserver/internal/statewrite"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -85,12 +86,28 @@ func (a *App) Driver() (shim.Driver, error) {
 // DriverConfig is what a driver's factory gets from cfg.
 func DriverConfig(cfg *config.Config) shim.DriverConfig {
 	return shim.DriverConfig{
-		Repos:    cfg.Repos,
-		DataDir:  cfg.DataDir,
-		Policy:   cfg.Policy,
-		MaxLag:   cfg.Store.Lag(),
-		Settings: cfg.DriverSettings(cfg.Driver),
+		Repos:     cfg.Repos,
+		DataDir:   cfg.DataDir,
+		Policy:    cfg.Policy,
+		MaxLag:    cfg.Store.Lag(),
+		KeySource: KeySource(cfg),
+		Settings:  cfg.DriverSettings(cfg.Driver),
 	}
+}
+
+// KeySource is where the key store's writes go: with [store], the shared
+// store, through the helper (statewrite); else nil, the local store.
+func KeySource(cfg *config.Config) keys.Source {
+	if !cfg.Store.Configured() {
+		return nil
+	}
+	return statewrite.Keys{C: SharedWriter(cfg)}
+}
+
+// SharedWriter is the client of the shared store for cfg, which must
+// name one.
+func SharedWriter(cfg *config.Config) *statewrite.Client {
+	return &statewrite.Client{Config: cfg.File}
 }
 
 // CloseDrivers closes the drivers opened by Driver, logging failures.
@@ -104,8 +121,11 @@ func (a *App) CloseDrivers() {
 }
 
 // Store opens the key store; files it creates belong to the ssh user.
+// With [store], it is the replica, and its writes go to the shared store.
 func (a *App) Store() *keys.Store {
-	return keys.Open(a.Cfg.KeysPath(), a.Owner.KeyOptions())
+	opt := a.Owner.KeyOptions()
+	opt.Source = KeySource(a.Cfg)
+	return keys.Open(a.Cfg.KeysPath(), opt)
 }
 
 // Syslog reports whether cfg logs to syslog.

@@ -7,6 +7,8 @@ package version
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -107,4 +109,24 @@ func boolString(b bool) string {
 		return "modified"
 	}
 	return "clean"
+}
+
+// ErrOtherBuild is returned by CheckPeer when gitserver and a helper
+// come from different builds.
+var ErrOtherBuild = errors.New("gitserver and its helper come from different builds")
+
+// CheckPeer is a helper program's refusal to serve a gitserver of
+// another build: id is the --build-id gitserver passed, helper the
+// helper's name. The protocol between the two is internal, and an upgrade
+// that replaced one file but not the other must fail at once, with a
+// message saying how to install both, not half-work.
+func CheckPeer(helper, id string) error {
+	own := Get()
+	switch {
+	case id == "":
+		return fmt.Errorf("--build-id is missing: %s is run by gitserver, not by hand", helper)
+	case id != own.BuildID():
+		return fmt.Errorf("%w (gitserver's build id %s, %s's %s, %s); install both from one build: CGO_ENABLED=0 go install -trimpath ./cmd/gitserver ./cmd/%s", ErrOtherBuild, id, helper, own.BuildID(), own, helper)
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdconf"
+	"github.com/gitserver/gitserver/internal/statewrite"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -237,8 +238,8 @@ func checkReplica(cfg *config.Config, now time.Time, add func(string, string)) {
 	if _, err := cfg.Store.DSN(); err != nil {
 		add(err.Error(), "fix [store] in the config")
 	}
-	if _, err := replicateHelper(); err != nil {
-		add(fmt.Sprintf("[store] is set, but the replica daemon cannot run: %v", err), replicateHint)
+	if _, err := statewrite.FindHelper(); err != nil {
+		add(fmt.Sprintf("[store] is set, but the replica daemon cannot run: %v", err), statewrite.HelperHint)
 	}
 	last, at, ok, err := keys.Open(cfg.KeysPath(), keys.Options{}).ReplicaState()
 	switch {

@@ -34,6 +34,7 @@ type CLI struct {
 	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
 	Repos          ReposCmd          `cmd:"" help:"Create and list repositories."`
 	Import         ImportCmd         `cmd:"" help:"Import users, keys and access rules from another git server (gitolite)."`
+	Policy         PolicyCmd         `cmd:"" help:"Replace the access policy, checked first; with [store], for every host."`
 	Access         AccessCmd         `cmd:"" help:"Explain whether USER may read or write REPO, and which rule decides."`
 	Check          CheckCmd          `cmd:"" help:"Check config, policy, key store, owners and modes; print each problem with a hint."`
 	SSHDConfig     SSHDConfigCmd     `cmd:"" name:"sshd-config" help:"Print the sshd drop-in (sshd_config.d/gitserver.conf) that puts gitserver behind OpenSSH."`

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/gitserver/gitserver/internal/config"
-	"github.com/gitserver/gitserver/internal/exe"
+	"github.com/gitserver/gitserver/internal/statewrite"
+	"github.com/gitserver/gitserver/internal/version"
 )
 
 // ReplicateCmd keeps this host's key store a replica of the keys in
-// PostgreSQL ([store] in the config), by running ReplicateHelper in its
+// PostgreSQL ([store] in the config), by running the helper gitserver-replicate in its
 // place, or with --status reports how current the replica is, itself.
 // See package internal/replicate.
 type ReplicateCmd struct {
@@ -42,12 +43,11 @@ confirmed it had every change) and lag_seconds (the time since), and exits 1
 when the key store is no replica.`
 }
 
-// ReplicateHelper is the program that replicates, installed beside
-// gitserver. It is a separate program so that the PostgreSQL client
-// (pgx, with crypto/tls) stays out of the gitserver binary, which sshd
-// starts for every login: linked in, it made authorized-keys' start-up
-// about 15% dearer in CPU and the binary 13 MB -> 21 MB.
-const ReplicateHelper = "gitserver-replicate"
+// The helper (statewrite.HelperName) is a separate program so that the
+// PostgreSQL client (pgx, with crypto/tls) stays out of the gitserver
+// binary, which sshd starts for every login: linked in, it made
+// authorized-keys' start-up about 15% dearer in CPU and the binary
+// 13 MB -> 21 MB.
 
 // execHelper replaces this process by the helper; tests replace it.
 var execHelper = syscall.Exec
@@ -65,30 +65,18 @@ func (c *ReplicateCmd) Run(cli *CLI, e *env) error {
 	if _, err := cfg.Store.DSN(); err != nil {
 		return err
 	}
-	helper, err := replicateHelper()
+	helper, err := statewrite.FindHelper()
 	if err != nil {
-		return fmt.Errorf("replicate: %w\nhint: %s", err, replicateHint)
+		return fmt.Errorf("replicate: %w\nhint: %s", err, statewrite.HelperHint)
 	}
-	argv := []string{helper, "--config", cli.Config, "--poll", c.Poll.String(), "--reconcile", c.Reconcile.String()}
+	argv := []string{helper, "run", "--build-id=" + version.Get().BuildID(), "--config", cfg.File,
+		"--poll", c.Poll.String(), "--reconcile", c.Reconcile.String()}
 	// The daemon inherits the environment on purpose: PGPASSFILE,
 	// PGSSLROOTCERT and the like are libpq's documented settings.
 	if err := execHelper(helper, argv, os.Environ()); err != nil {
 		return fmt.Errorf("replicate: run %s: %w", helper, err)
 	}
 	return nil
-}
-
-// replicateHint says how to install the helper.
-const replicateHint = "install " + ReplicateHelper + " beside gitserver, from the same build: go install ./cmd/gitserver ./cmd/" + ReplicateHelper
-
-// replicateHelper is the replica daemon's program beside gitserver, if
-// it is there and safe to run.
-func replicateHelper() (string, error) {
-	helper, err := exe.Beside(ReplicateHelper)
-	if err == nil {
-		err = exe.Check(helper)
-	}
-	return helper, err
 }
 
 // status prints the replica's state; exit 1 without one.

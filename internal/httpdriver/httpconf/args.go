@@ -1,7 +1,6 @@
 package httpconf
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,27 +47,9 @@ func ParseArgs(args []string, stderr io.Writer) (Settings, error) {
 	if fs.NArg() > 0 {
 		return Settings{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := checkBuild(*buildID); err != nil {
+	if err := version.CheckPeer(HelperName, *buildID); err != nil {
 		return Settings{}, err
 	}
 	s.Timeout = config.Duration(*timeout)
 	return s, s.Check()
-}
-
-// ErrOtherBuild is returned by ParseArgs when gitserver and the helper
-// come from different builds.
-var ErrOtherBuild = errors.New("gitserver and " + HelperName + " come from different builds")
-
-// checkBuild refuses to serve a gitserver of another build: the protocol
-// between the two is internal, and an upgrade that replaced one file but
-// not the other must fail at once, with a message, not half-work.
-func checkBuild(id string) error {
-	own := version.Get()
-	switch {
-	case id == "":
-		return fmt.Errorf("--build-id is missing: %s is run by gitserver, not by hand", HelperName)
-	case id != own.BuildID():
-		return fmt.Errorf("%w (gitserver's build id %s, this helper's %s, %s); install both from one build: CGO_ENABLED=0 go install -trimpath ./cmd/gitserver ./cmd/gitserver-http-driver", ErrOtherBuild, id, own.BuildID(), own)
-	}
-	return nil
 }
