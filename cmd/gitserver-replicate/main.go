@@ -87,7 +87,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-// open checks the build, loads the config and connects to PostgreSQL.
+// open checks the build, loads the config, connects to PostgreSQL and
+// brings its schema to this build's (pgstore.Migrate: once, whichever
+// host is first; refused if the database is newer).
 func open(ctx context.Context, f common) (*setup.App, *pgstore.Store, string, error) {
 	if err := version.CheckPeer(name, f.BuildID); err != nil {
 		return nil, nil, "", err
@@ -102,6 +104,11 @@ func open(ctx context.Context, f common) (*setup.App, *pgstore.Store, string, er
 		return nil, nil, "", err
 	}
 	pg, err := pgstore.Open(ctx, dsn)
+	if err == nil {
+		if err = pg.Migrate(ctx); err != nil {
+			pg.Close()
+		}
+	}
 	if err != nil {
 		a.Close()
 		return nil, nil, "", err
