@@ -1,7 +1,8 @@
 // Package pgstore keeps gitserver's shared state in PostgreSQL, the source
-// of truth when several hosts serve the same users: the keys, and a change
-// log from which each host's local replica (a keys.Store) is kept up to
-// date. Logins never read PostgreSQL; they read the local replica, so an
+// of truth when several hosts serve the same users: the keys, the policy
+// document (versioned: PushPolicy, Policy), and a change log from which
+// each host's local replica (a keys.Store and the policy file) is kept up
+// to date. Logins never read PostgreSQL; they read the local replica, so an
 // unreachable database stops changes, not logins.
 //
 // # Commit order is id order

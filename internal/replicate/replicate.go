@@ -1,5 +1,6 @@
 // Package replicate keeps a host's local key store (a keys.Store) a
-// replica of the keys in PostgreSQL (a pgstore.Store), so that logins go
+// replica of the keys in PostgreSQL (a pgstore.Store), and with
+// Options.PolicyFile its policy file one of the policy there, so that logins go
 // on reading one local file.
 //
 // Run loads a full Snapshot into a store that has no replica state, then

@@ -41,7 +41,7 @@ type CLI struct {
 	AuthorizedKeys AuthorizedKeysCmd `cmd:"" name:"authorized-keys" help:"sshd's AuthorizedKeysCommand: print the forced-command line for a known key."`
 	Shell          ShellCmd          `cmd:"" help:"sshd's forced command: check SSH_ORIGINAL_COMMAND, authorize, run git."`
 	Serve          ServeCmd          `cmd:"" help:"Run the built-in SSH server (no OpenSSH needed); without a config file, everything lives in ./gitserver-data."`
-	Replicate      ReplicateCmd      `cmd:"" help:"Keep this host's key store a replica of the keys in PostgreSQL ([store]); --status says how current it is."`
+	Replicate      ReplicateCmd      `cmd:"" help:"Keep this host's keys and policy a replica of PostgreSQL ([store]); --status says how current it is."`
 	VersionCmd     VersionCmd        `cmd:"" name:"version" help:"Print the module version and VCS revision of this build."`
 	Hook           HookCmd           `cmd:"" hidden:"" help:"Run by git inside a push, from gitserver's hooks directory: check ref updates, then run the repository's own hook."`
 }

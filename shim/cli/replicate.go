@@ -11,7 +11,7 @@ import (
 	"github.com/gitserver/gitserver/internal/version"
 )
 
-// ReplicateCmd keeps this host's key store a replica of the keys in
+// ReplicateCmd keeps this host's key store and policy file a replica of
 // PostgreSQL ([store] in the config), by running the helper gitserver-replicate in its
 // place, or with --status reports how current the replica is, itself.
 // See package internal/replicate.
@@ -23,9 +23,12 @@ type ReplicateCmd struct {
 
 // Help is shown by --help under the command's summary.
 func (c *ReplicateCmd) Help() string {
-	return `PostgreSQL is the source of truth for keys; each host keeps a replica in its
-local key store (data_dir/keys.db), which authorized-keys and shell read alone,
-so logins go on while PostgreSQL is away. Name the database in the config:
+	return `PostgreSQL is the source of truth for keys and the policy; each host keeps a
+replica in its local key store (data_dir/keys.db) and policy file (by default
+data_dir/policy.toml), which authorized-keys and shell read alone, so logins go
+on while PostgreSQL is away. Writes (keys add/remove/import, the SSH keys
+commands, 'gitserver policy push') go to PostgreSQL and are in this host's
+replica when they return. Name the database in the config:
 
   [store]
   postgres = "postgres://gitserver@db.example/gitserver"
