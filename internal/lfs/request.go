@@ -12,8 +12,8 @@ import (
 
 // Bounds on one request.
 const (
-	maxArgs       = 64    // arguments of one command
-	MaxBatch      = 10000 // objects in one batch request
+	maxArgs  = 64    // arguments of one command
+	MaxBatch = 10000 // objects in one batch request
 )
 
 // request is a command, its arguments, and whether a body follows
