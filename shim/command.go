@@ -14,6 +14,20 @@ const (
 	UploadPack    = "git-upload-pack"    // fetch and clone
 	ReceivePack   = "git-receive-pack"   // push
 	UploadArchive = "git-upload-archive" // git archive --remote
+	// LFSTransfer is Git LFS over SSH, "git-lfs-transfer PATH OP" with
+	// OP LFSUpload or LFSDownload: served in-process (package
+	// internal/lfs), not by git.
+	LFSTransfer = "git-lfs-transfer"
+	// LFSAuthenticate is what git-lfs runs to find an HTTP LFS server
+	// when git-lfs-transfer fails (or is older than 3.0). There is none:
+	// ParseCommand accepts it only so that the client hears so at once.
+	LFSAuthenticate = "git-lfs-authenticate"
+)
+
+// The operations of LFSTransfer.
+const (
+	LFSUpload   = "upload"
+	LFSDownload = "download"
 )
 
 // MaxCommandLen bounds the command line ParseCommand accepts, in bytes.
@@ -28,17 +42,25 @@ const maxEcho = 64
 
 // Command is a parsed SSH_ORIGINAL_COMMAND.
 type Command struct {
-	Verb string // UploadPack, ReceivePack or UploadArchive
+	// Verb is UploadPack, ReceivePack, UploadArchive, LFSTransfer or
+	// LFSAuthenticate.
+	Verb string
 	// Path is the single argument exactly as the client meant it, with
 	// git's quoting undone, e.g. "owner/repo.git" or "/owner/repo.git".
 	// It is not yet a repository name: pass it to CleanName.
 	Path string
+	// Op is LFSTransfer's operation, LFSUpload or LFSDownload; "" for
+	// the git commands. For LFSAuthenticate it is what the client sent.
+	Op string
 }
 
 // String returns c as git sends it: the verb, one space, and Path quoted
 // the way git quotes it. ParseCommand(c.String()) returns c again as long
 // as the quoted text fits in MaxCommandLen (each ' or ! takes four bytes).
 func (c Command) String() string {
+	if c.Op != "" {
+		return c.Verb + " " + sqQuote(c.Path) + " " + c.Op
+	}
 	return c.Verb + " " + sqQuote(c.Path)
 }
 
@@ -67,6 +89,8 @@ func echo(s string) string {
 
 // ParseCommand parses SSH_ORIGINAL_COMMAND, the hostile command line a
 // client sent. It accepts exactly "VERB ARG" or "git SUBCOMMAND ARG",
+// or "git-lfs-transfer ARG OP" (and git-lfs-authenticate likewise) with
+// OP one word, for git-lfs-transfer "upload" or "download" only,
 // with single spaces, where VERB is one of the verb constants and ARG is
 // one argument, either single-quoted as git quotes it, or bare from
 // letters, digits and -_./+@~: only. The argument must not be empty or
@@ -88,11 +112,34 @@ func ParseCommand(s string) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
+	op := ""
+	if verb == LFSTransfer || verb == LFSAuthenticate {
+		if arg, op, err = splitOp(verb, arg); err != nil {
+			return Command{}, err
+		}
+	}
 	path, err := parseArg(arg)
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{Verb: verb, Path: path}, nil
+	return Command{Verb: verb, Path: path, Op: op}, nil
+}
+
+// splitOp splits an LFS command's "ARG OP" at its last space. The
+// operation is a bare word; git-lfs-transfer takes upload or download.
+func splitOp(verb, arg string) (string, string, error) {
+	i := strings.LastIndexByte(arg, ' ')
+	if i < 0 {
+		return "", "", invalidCommand("%s needs a repository and an operation", verb)
+	}
+	arg, op := arg[:i], arg[i+1:]
+	switch {
+	case verb == LFSTransfer && op != LFSUpload && op != LFSDownload:
+		return "", "", invalidCommand("%s operation %s is not upload or download", verb, echo(op))
+	case op == "" || len(op) > 16 || strings.IndexFunc(op, func(r rune) bool { return r > 'z' || r < 'a' }) >= 0:
+		return "", "", invalidCommand("%s operation %s is not a word", verb, echo(op))
+	}
+	return arg, op, nil
 }
 
 // checkRaw bounds the input and rejects what no valid command holds:
@@ -126,7 +173,7 @@ func splitVerb(s string) (verb, arg string, err error) {
 		verb, shown = "git-"+sub, "git "+sub
 	}
 	switch verb {
-	case UploadPack, ReceivePack, UploadArchive:
+	case UploadPack, ReceivePack, UploadArchive, LFSTransfer, LFSAuthenticate:
 	default:
 		return "", "", invalidCommand("unsupported command %s", echo(shown))
 	}

@@ -12,24 +12,29 @@ func TestParseCommandValid(t *testing.T) {
 		in   string
 		want Command
 	}{
-		{`git-upload-pack '/x.git'`, Command{UploadPack, "/x.git"}},
-		{`git-upload-pack 'owner/repo.git'`, Command{UploadPack, "owner/repo.git"}},
-		{`git-receive-pack '/owner/repo.git'`, Command{ReceivePack, "/owner/repo.git"}},
-		{`git-upload-archive 'x.git'`, Command{UploadArchive, "x.git"}},
-		{`git upload-pack '/x.git'`, Command{UploadPack, "/x.git"}},
-		{`git receive-pack 'x'`, Command{ReceivePack, "x"}},
-		{`git upload-archive '/a/b.git'`, Command{UploadArchive, "/a/b.git"}},
-		{`git-upload-pack owner/repo.git`, Command{UploadPack, "owner/repo.git"}},
-		{`git-upload-pack u@x/r+1_a~b:c.git`, Command{UploadPack, "u@x/r+1_a~b:c.git"}},
+		{`git-upload-pack '/x.git'`, Command{Verb: UploadPack, Path: "/x.git"}},
+		{`git-upload-pack 'owner/repo.git'`, Command{Verb: UploadPack, Path: "owner/repo.git"}},
+		{`git-receive-pack '/owner/repo.git'`, Command{Verb: ReceivePack, Path: "/owner/repo.git"}},
+		{`git-upload-archive 'x.git'`, Command{Verb: UploadArchive, Path: "x.git"}},
+		{`git upload-pack '/x.git'`, Command{Verb: UploadPack, Path: "/x.git"}},
+		{`git receive-pack 'x'`, Command{Verb: ReceivePack, Path: "x"}},
+		{`git upload-archive '/a/b.git'`, Command{Verb: UploadArchive, Path: "/a/b.git"}},
+		{`git-upload-pack owner/repo.git`, Command{Verb: UploadPack, Path: "owner/repo.git"}},
+		{`git-upload-pack u@x/r+1_a~b:c.git`, Command{Verb: UploadPack, Path: "u@x/r+1_a~b:c.git"}},
 		// git's own quoting of ' and !; the parser keeps them, CleanName refuses them.
-		{`git-upload-pack 'a'\''b'`, Command{UploadPack, "a'b"}},
-		{`git-upload-pack 'a'\!'b'`, Command{UploadPack, "a!b"}},
-		{`git-upload-pack 'a'\'''`, Command{UploadPack, "a'"}},
-		{`git-upload-pack ''\''a'`, Command{UploadPack, "'a"}},
+		{`git-upload-pack 'a'\''b'`, Command{Verb: UploadPack, Path: "a'b"}},
+		{`git-upload-pack 'a'\!'b'`, Command{Verb: UploadPack, Path: "a!b"}},
+		{`git-upload-pack 'a'\'''`, Command{Verb: UploadPack, Path: "a'"}},
+		{`git-upload-pack ''\''a'`, Command{Verb: UploadPack, Path: "'a"}},
 		// Inside quotes anything printable is literal: no shell reads it.
-		{`git-upload-pack 'a b;$(id)'`, Command{UploadPack, "a b;$(id)"}},
-		{`git-upload-pack 'x-y'`, Command{UploadPack, "x-y"}},
-		{`git-upload-pack 'é.git'`, Command{UploadPack, "é.git"}},
+		{`git-upload-pack 'a b;$(id)'`, Command{Verb: UploadPack, Path: "a b;$(id)"}},
+		{`git-upload-pack 'x-y'`, Command{Verb: UploadPack, Path: "x-y"}},
+		{`git-upload-pack 'é.git'`, Command{Verb: UploadPack, Path: "é.git"}},
+		// Git LFS over SSH: git-lfs sends the path bare.
+		{`git-lfs-transfer owner/repo.git upload`, Command{LFSTransfer, "owner/repo.git", LFSUpload}},
+		{`git-lfs-transfer /owner/repo.git download`, Command{LFSTransfer, "/owner/repo.git", LFSDownload}},
+		{`git-lfs-transfer 'a b.git' download`, Command{LFSTransfer, "a b.git", LFSDownload}},
+		{`git-lfs-authenticate owner/repo.git upload`, Command{LFSAuthenticate, "owner/repo.git", "upload"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseCommand(tt.in)
@@ -88,6 +93,13 @@ func TestParseCommandInvalid(t *testing.T) {
 		"git-upload-pack 'a\x1b[31mb'", "git-upload-pack 'a\u0085b'", "git-upload-pack 'a\u202eb'",
 		"git-upload-pack 'a\u2028b'", "git-upload-pack 'a\xffb'", "git-upload-pack '\xc3'",
 		"\n", "git-upload-pack 'x'\n", "git-upload-pack 'x'\x00",
+		// Git LFS: exactly a path and upload or download.
+		"git-lfs-transfer", "git-lfs-transfer x", "git-lfs-transfer x upload ", "git-lfs-transfer x  upload",
+		"git-lfs-transfer x UPLOAD", "git-lfs-transfer x delete", "git-lfs-transfer x upload download",
+		"git-lfs-transfer --help upload", "git-lfs-transfer x;id upload", "git-lfs-transfer 'x upload",
+		"git-lfs-transfer x upload;id", "git-lfs-transfer x 'upload'", "git-lfs-transfer ' upload",
+		"git-lfs-transfer x\tupload", "git-lfs-transfer  upload", "git-lfs-authenticate x", "git-lfs-authenticate x UP",
+		"git lfs-transfer x", "git-lfs-transfer-x x upload",
 		// Length.
 		"git-upload-pack '" + strings.Repeat("a", 2000) + "'",
 		"git-upload-pack " + strings.Repeat("a", MaxCommandLen),
@@ -139,8 +151,9 @@ func TestCommandString(t *testing.T) {
 		c    Command
 		want string
 	}{
-		{Command{UploadPack, "/x.git"}, `git-upload-pack '/x.git'`},
-		{Command{ReceivePack, "a'b!c"}, `git-receive-pack 'a'\''b'\!'c'`},
+		{Command{Verb: UploadPack, Path: "/x.git"}, `git-upload-pack '/x.git'`},
+		{Command{Verb: ReceivePack, Path: "a'b!c"}, `git-receive-pack 'a'\''b'\!'c'`},
+		{Command{LFSTransfer, "a/b.git", LFSUpload}, `git-lfs-transfer 'a/b.git' upload`},
 	}
 	for _, tt := range tests {
 		if got := tt.c.String(); got != tt.want {
@@ -158,6 +171,7 @@ func FuzzParseCommand(f *testing.F) {
 		"git-upload-archive 'x.git'", `git-upload-pack 'a'\''b'`, `git-upload-pack 'a'\!'b'`,
 		"git-upload-pack owner/repo.git", "git-upload-pack '--upload-pack=touch /tmp/pwn'",
 		"git-upload-pack --help", "git-upload-pack 'a'; touch /tmp/x", "git-upload-pack $(id)",
+		"git-lfs-transfer a/b.git upload", "git-lfs-transfer 'a b' download", "git-lfs-authenticate x download",
 		"git-upload-pack `id`", "git-upload-pack 'a' 'b'", "git-upload-pack 'a\x00b'",
 		"git-upload-pack 'a\nb'", "git-upload-pack ''", "xyz git-upload-pack x", "git-upload-pack2 x",
 	} {
@@ -177,10 +191,15 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		switch c.Verb {
-		case UploadPack, ReceivePack, UploadArchive:
+		switch {
+		case c.Verb == UploadPack || c.Verb == ReceivePack || c.Verb == UploadArchive:
+			if c.Op != "" {
+				t.Fatalf("ParseCommand(%q) op %q for a git command", s, c.Op)
+			}
+		case c.Verb == LFSTransfer && (c.Op == LFSUpload || c.Op == LFSDownload):
+		case c.Verb == LFSAuthenticate && c.Op != "" && strings.Trim(c.Op, "abcdefghijklmnopqrstuvwxyz") == "":
 		default:
-			t.Fatalf("ParseCommand(%q) verb %q", s, c.Verb)
+			t.Fatalf("ParseCommand(%q) verb %q op %q", s, c.Verb, c.Op)
 		}
 		if c.Path == "" || c.Path[0] == '-' || strings.IndexFunc(c.Path, unicode.IsControl) >= 0 {
 			t.Fatalf("ParseCommand(%q) path %q", s, c.Path)

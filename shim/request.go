@@ -20,6 +20,12 @@ const (
 	MsgBadName     = "gitserver: invalid repository name (letters, digits and ._+@- in /-separated parts, no leading . or -)"
 	MsgUnavailable = "gitserver: service unavailable, try again later"
 	MsgBadBuiltin  = "gitserver: invalid command; run 'help' for the commands and their arguments"
+	// MsgLFSAuthenticate answers git-lfs-authenticate, which git-lfs
+	// runs to find an HTTP LFS server: there is none, LFS is served
+	// over SSH.
+	MsgLFSAuthenticate = "gitserver: no HTTP LFS server here; Git LFS is served over SSH (git-lfs-transfer, git-lfs 3.0 or newer)"
+	// MsgLFSOff answers git-lfs-transfer where [lfs] is turned off.
+	MsgLFSOff = "gitserver: Git LFS is not enabled on this server"
 )
 
 // ClientError is a refusal: Msg goes to the client, Err to the operator's
@@ -71,6 +77,9 @@ type Plan struct {
 	User, Key string
 	// Model is the driver's model of User, for built-in commands.
 	Model UserModel
+	// LFSOp is the operation of an LFSTransfer, LFSUpload or
+	// LFSDownload: Serve runs the transfer in-process, not git.
+	LFSOp string
 }
 
 // Shim turns requests into plans (parse, identify, authorize, resolve)
@@ -96,6 +105,9 @@ type Shim struct {
 	// Builtin runs a built-in command that Plan vetted (see Serve); nil
 	// refuses them all as unsupported.
 	Builtin BuiltinFunc
+	// LFS serves Git LFS (LFSTransfer) with these settings; nil refuses
+	// it (MsgLFSOff).
+	LFS *LFSConfig
 	// Log gets one "request" line per request served, and errors.
 	Log hclog.Logger
 }
@@ -120,19 +132,34 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return p, err
 	}
-	out := s.Decide(ctx, model, cmd.Verb, cmd.Path)
+	switch {
+	case cmd.Verb == LFSAuthenticate:
+		return p, &ClientError{MsgLFSAuthenticate, errors.New("git-lfs-authenticate: there is no HTTP LFS server")}
+	case cmd.Verb == LFSTransfer && s.LFS == nil:
+		return p, &ClientError{MsgLFSOff, errors.New("git-lfs-transfer: LFS is turned off")}
+	}
+	verb := authVerb(cmd)
+	out := s.Decide(ctx, model, verb, cmd.Path)
 	p.Rule = out.Rule
 	if !out.Allow {
 		return p, &ClientError{MsgDenied, out.Err}
 	}
 	p.Dir = out.Dir
+	if out.Create && cmd.Verb == LFSTransfer {
+		// git push creates a repository (its receive-pack connection
+		// comes before git-lfs's pre-push uploads); LFS never does.
+		return p, &ClientError{MsgDenied, fmt.Errorf("%s does not exist: %w", out.Dir, fs.ErrNotExist)}
+	}
+	if cmd.Verb == LFSTransfer {
+		return p, nil
+	}
 	if out.Create {
 		err := s.Create(ctx, p.Name, out.Dir, user)
 		if errors.Is(err, fs.ErrExist) {
 			// Another request, here or on another frontend sharing the
 			// repos root, created it first: this push is now a push to
 			// that repository, and is decided as one.
-			out = s.Decide(ctx, model, cmd.Verb, cmd.Path)
+			out = s.Decide(ctx, model, verb, cmd.Path)
 			p.Rule = out.Rule
 			if !out.Allow || out.Create {
 				return p, &ClientError{MsgDenied, errors.Join(errors.New("created by another request first"), out.Err)}
@@ -175,8 +202,21 @@ func parse(p *Plan, command string) (Command, error) {
 	if p.Name, err = CleanName(cmd.Path); err != nil {
 		return cmd, &ClientError{MsgBadName, err}
 	}
-	p.Verb = cmd.Verb
+	p.Verb, p.LFSOp = cmd.Verb, cmd.Op
 	return cmd, nil
+}
+
+// authVerb is the git command a request is authorized as: an LFS
+// download needs what a fetch needs (read), an upload what a push needs
+// (write), so every driver decides LFS by the rules it has for git.
+func authVerb(cmd Command) string {
+	if cmd.Verb != LFSTransfer {
+		return cmd.Verb
+	}
+	if cmd.Op == LFSUpload {
+		return ReceivePack
+	}
+	return UploadPack
 }
 
 // hooksPath is the hooks directory receive-pack runs with on dir; other

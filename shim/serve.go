@@ -74,6 +74,9 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 		fmt.Fprintln(stdio.Stderr, msg)
 		return 1
 	}
+	if plan.Verb == LFSTransfer {
+		return s.serveLFS(ctx, log, plan, stdio, start)
+	}
 	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
 	readReport := s.reportRefs(log, plan)
 	firstPush := plan.Verb == ReceivePack && !hasBranches(plan.Dir)
@@ -225,7 +228,11 @@ func Refusal(req Request, plan *Plan, err error) (msg string, logArgs []any) {
 	}
 	logArgs = []any{"decision", "deny", "error", err}
 	if plan != nil && plan.Verb != "" {
-		return msg, append(logArgs, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
+		logArgs = append(logArgs, "command", plan.Verb, "repo", plan.Name, "rule", plan.Rule)
+		if plan.LFSOp != "" {
+			logArgs = append(logArgs, "op", plan.LFSOp)
+		}
+		return msg, logArgs
 	}
 	raw := req.Command
 	if len(raw) > 200 {

@@ -47,6 +47,8 @@ type Config struct {
 	Listen Listen `toml:"listen"`
 	// Store names the shared state in PostgreSQL, if any.
 	Store Store `toml:"store"`
+	// LFS configures Git LFS over SSH.
+	LFS LFS `toml:"lfs"`
 	// Drivers holds each driver's own table, [drivers.NAME] (a driver
 	// named in Driver cannot also be a table there, in TOML). This
 	// package does not know their keys: a driver decodes its table
@@ -80,6 +82,7 @@ func Default() Config {
 		Driver:  "file",
 		Log:     Log{Level: "info", Format: "text"},
 		Listen:  DefaultListen(),
+		LFS:     DefaultLFS(),
 	}
 }
 

@@ -46,5 +46,8 @@ func (c *Config) Validate() error {
 	if err := c.Store.validate(); err != nil {
 		return err
 	}
+	if err := c.LFS.validate(); err != nil {
+		return err
+	}
 	return c.Listen.validate()
 }

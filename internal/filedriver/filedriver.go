@@ -132,7 +132,21 @@ func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path strin
 	return d.Check(m, path, policy.Request{Want: policy.Create})
 }
 
+// IsAdmin reports whether the policy makes the user an admin.
+func (d *Driver) IsAdmin(_ context.Context, m shim.UserModel) (bool, error) {
+	u, ok := m.(user)
+	if !ok {
+		return false, fmt.Errorf("filedriver: foreign user model %T", m)
+	}
+	pol, err := d.policy.get()
+	if err != nil {
+		return false, err
+	}
+	return pol.IsAdmin(u.name), nil
+}
+
 var (
+	_ shim.AdminChecker     = (*Driver)(nil)
 	_ shim.KeyChecker       = (*Driver)(nil)
 	_ shim.RefAuthorizer    = (*Driver)(nil)
 	_ shim.CreateAuthorizer = (*Driver)(nil)

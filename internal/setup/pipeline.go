@@ -16,7 +16,12 @@ func (a *App) Shim(d shim.Driver, log hclog.Logger) (*shim.Shim, error) {
 	if err != nil {
 		return nil, err
 	}
+	var lfs *shim.LFSConfig
+	if a.Cfg.LFS.Enabled {
+		lfs = &shim.LFSConfig{MaxObjectSize: int64(a.Cfg.LFS.MaxObjectSize)}
+	}
 	return &shim.Shim{
+		LFS:     lfs,
 		Driver:  d,
 		Root:    a.Cfg.Repos,
 		Git:     git,
