@@ -40,6 +40,7 @@ type lfsHost struct {
 	people map[string]*person
 	repos  string // the repos root
 	log    func() string
+	admin  func(args ...string) string // a gitserver admin command's stdout
 }
 
 // needGitLFS finds the real git-lfs client; in CI it must be there.
@@ -160,6 +161,13 @@ func lfsScenario(t *testing.T, h lfsHost) {
 	}
 
 	lfsLocks(t, h, url, aw)
+	// Dave's push replaced f00.bin: 21 objects, every one referenced.
+	if out := h.admin("repos", "list", "--json"); !strings.Contains(out, `"lfs_objects": 21,`) {
+		t.Fatalf("repos list --json:\n%s", out)
+	}
+	if out := h.admin("lfs", "gc", "team/assets"); !strings.Contains(out, "removed 0 objects (0 B), kept 21 referenced and 0 younger") {
+		t.Fatalf("lfs gc:\n%s", out)
+	}
 	if log := h.log(); !strings.Contains(log, "command=git-lfs-transfer op=upload repo=team/assets") || !strings.Contains(log, "bytes_in=") {
 		t.Fatalf("no LFS request lines in the log:\n%s", lastLines(log, 30))
 	}
@@ -230,6 +238,7 @@ func TestLFSThroughSSHD(t *testing.T) {
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		h.people[name] = &s.newClient(name, true).person
 	}
+	h.admin = func(args ...string) string { return s.admin("", args...) }
 	s.admin("", "repos", "create", "team/assets")
 	lfsScenario(t, h)
 	t.Cleanup(func() {
@@ -250,5 +259,12 @@ func TestLFSThroughServe(t *testing.T) {
 	}
 	s.repo("team/assets")
 	s.start()
+	h.admin = func(args ...string) string {
+		out, err := exec.Command(buildBinary(t), append([]string{"--config", s.cfg}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gitserver %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
 	lfsScenario(t, h)
 }

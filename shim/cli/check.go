@@ -48,7 +48,7 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		add(err.Error(), "fix the config file; 'gitserver init' writes a commented one")
 	} else {
-		checkInstall(cfg, add)
+		checkInstall(cfg, add, note)
 		if !c.ServeOnly {
 			checkSSHD(e.ctx, cfg, c.SSHDConfig, add, note)
 		}
@@ -82,7 +82,7 @@ func (c *CheckCmd) Run(cli *CLI, e *env) error {
 	return nil
 }
 
-func checkInstall(cfg *config.Config, add func(what, hint string)) {
+func checkInstall(cfg *config.Config, add func(what, hint string), note func(string)) {
 	if _, err := shim.OpenDriver(cfg.Driver, setup.DriverConfig(cfg)); err != nil {
 		add(err.Error(), driverHint(err))
 	}
@@ -98,6 +98,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string)) {
 	checkOwned(cfg.Repos, "repos root", uid, gid, 0o002, add)
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
+	checkLFS(cfg, uid, add, note)
 	checkReplica(cfg, time.Now(), add)
 	checkLog(cfg, uid, add)
 	if err := hooks.Check(hooks.Dir(cfg.DataDir)); err != nil {
@@ -300,5 +301,45 @@ func checkBinary(add func(string, string)) {
 	if err := exe.CheckForSSHD(self); err != nil {
 		add(err.Error()+"; sshd refuses such an AuthorizedKeysCommand",
 			"install it as root in /usr/local/bin: install -o root -g root -m 755 gitserver /usr/local/bin/")
+	}
+}
+
+// checkLFS looks at the repositories' LFS directories: the ssh user
+// writes objects, uploads and locks there, so each must be its own, and
+// an upload file older than a day is the leftover of a killed session.
+func checkLFS(cfg *config.Config, uid int, add func(string, string), note func(string)) {
+	if !cfg.LFS.Enabled {
+		note("Git LFS is turned off ([lfs] enabled = false)")
+		return
+	}
+	repos, stale := 0, 0
+	_ = filedriver.WalkRepos(cfg.Repos, func(name, dir string) error {
+		lfsDir := filepath.Join(dir, "lfs")
+		if _, err := os.Stat(lfsDir); err != nil {
+			return nil
+		}
+		repos++
+		for _, d := range []string{lfsDir, filepath.Join(lfsDir, "objects"), filepath.Join(lfsDir, "tmp"), filepath.Join(lfsDir, "locks")} {
+			fi, err := os.Stat(d)
+			if err != nil {
+				continue
+			}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && uid >= 0 && int(st.Uid) != uid {
+				add(fmt.Sprintf("%s: %s is owned by uid %d, not the ssh user: LFS uploads and locks there fail", name, d, st.Uid),
+					fmt.Sprintf("chown -R %s: %s", cfg.SSHUser, lfsDir))
+				break
+			}
+		}
+		ents, _ := os.ReadDir(filepath.Join(lfsDir, "tmp"))
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+				stale++
+			}
+		}
+		return nil
+	})
+	note(fmt.Sprintf("Git LFS: on, objects up to %s; %d repositories hold LFS objects or locks", humanBytes(int64(cfg.LFS.MaxObjectSize)), repos))
+	if stale > 0 {
+		note(fmt.Sprintf("Git LFS: %d upload files older than a day are left from killed sessions; 'gitserver lfs gc --all' removes them", stale))
 	}
 }

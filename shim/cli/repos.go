@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gitserver/gitserver/internal/filedriver"
+	"github.com/gitserver/gitserver/internal/lfs"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/shim"
 )
@@ -114,12 +115,17 @@ type repoJSON struct {
 	Creator string              `json:"creator,omitempty"` // who created it by pushing
 	Roles   map[string][]string `json:"roles,omitempty"`   // role -> members (perms)
 	Error   string              `json:"error,omitempty"`   // its config could not be read
+	// LFS objects stored with it (REPO.git/lfs), their bytes, and its
+	// LFS locks.
+	LFSObjects int   `json:"lfs_objects"`
+	LFSBytes   int64 `json:"lfs_bytes"`
+	LFSLocks   int   `json:"lfs_locks"`
 }
 
 // Run walks the repos root; a directory NAME.git with a HEAD is a
 // repository, and is not descended into.
 func (c *ReposListCmd) Run(cli *CLI, e *env) error {
-	a, err := load(cli)
+	a, err := loadConfig(cli) // reading needs no ssh user
 	if err != nil {
 		return err
 	}
@@ -146,6 +152,9 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 		for _, role := range roles {
 			line += "\t" + role + " " + strings.Join(r.Roles[role], ",")
 		}
+		if r.LFSObjects > 0 || r.LFSLocks > 0 {
+			line += fmt.Sprintf("\tlfs %d objects %s, %d locks", r.LFSObjects, humanBytes(r.LFSBytes), r.LFSLocks)
+		}
 		if r.Error != "" {
 			line += "\terror: " + r.Error
 		}
@@ -163,6 +172,13 @@ func listRepos(root string) ([]repoJSON, error) {
 			r.Error = err.Error()
 		}
 		r.Creator, r.Roles = m.Creator, m.Roles
+		var lerr error
+		r.LFSObjects, r.LFSBytes, lerr = lfs.Usage(dir)
+		locks, err := lfs.NewLocks(dir).List()
+		r.LFSLocks = len(locks)
+		if err = errors.Join(lerr, err); err != nil && r.Error == "" {
+			r.Error = "lfs: " + err.Error()
+		}
 		list = append(list, r)
 		return nil
 	})
