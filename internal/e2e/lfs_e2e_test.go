@@ -268,3 +268,51 @@ func TestLFSThroughServe(t *testing.T) {
 	}
 	lfsScenario(t, h)
 }
+
+// TestLFSMultiplexedServe pushes and clones through serve with every
+// SSH session of git and git-lfs (8 transfers at once) on one multiplexed
+// connection, under a short idle timeout (which counts open sessions,
+// not traffic; see internal/listener): the channel limit lets them all
+// in, and the connection is never dropped under them.
+func TestLFSMultiplexedServe(t *testing.T) {
+	t.Parallel()
+	needGitLFS(t)
+	s := newServed(t, "idle_timeout = \"2s\"\n")
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), lfsPolicy)
+	alice := s.client("alice", true)
+	s.repo("team/assets")
+	s.start()
+	// A short socket name: a unix socket's path has ~100 bytes.
+	alice.sshCfg = alice.writeConfig("\tControlMaster auto\n\tControlPath "+filepath.Join(alice.home, "mux")+"\n\tControlPersist 60\n", alice.key)
+	t.Cleanup(func() { alice.ssh([]string{"-O", "exit"}) })
+	alice.mustGit(alice.home, "lfs", "install", "--skip-repo")
+	aw := filepath.Join(alice.home, "assets")
+	alice.mustGit(alice.home, "clone", "-q", "git@gitsrv:team/assets.git", aw)
+	alice.mustGit(aw, "config", "lfs.ssh.automultiplex", "false") // ssh's own ControlMaster multiplexes
+	alice.mustGit(aw, "config", "lfs.concurrenttransfers", "8")
+	alice.mustGit(aw, "lfs", "track", "*.bin")
+	rng := rand.NewChaCha8([32]byte{9})
+	for i := range 24 {
+		b := make([]byte, 256<<10)
+		rng.Read(b)
+		writeFile(t, filepath.Join(aw, fmt.Sprintf("m%02d.bin", i)), string(b))
+	}
+	alice.mustGit(aw, "add", ".")
+	alice.mustGit(aw, "commit", "-q", "-m", "many")
+	if out, err := alice.gitEnv(aw, []string{"GIT_TRACE=1"}, "push", "origin", "HEAD:main"); err != nil || !pureSSH(out) {
+		t.Fatalf("multiplexed LFS push: %v\n%s", err, lastLines(out, 40))
+	}
+	if n := countObjects(t, filepath.Join(s.repos, "team", "assets.git")); n != 24 {
+		t.Fatalf("%d objects stored, want 24", n)
+	}
+	log := s.log()
+	if n := strings.Count(log, "connection open"); n != 1 {
+		t.Fatalf("%d connections for one multiplexed push, want 1:\n%s", n, lastLines(log, 40))
+	}
+	if n := strings.Count(log, "command=git-lfs-transfer op=upload"); n < 2 {
+		t.Fatalf("%d LFS sessions, want several on the one connection", n)
+	}
+	if strings.Contains(log, "too many channels") {
+		t.Fatalf("a session was refused:\n%s", lastLines(log, 40))
+	}
+}
