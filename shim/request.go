@@ -24,6 +24,8 @@ const (
 	// runs to find an HTTP LFS server: there is none, LFS is served
 	// over SSH.
 	MsgLFSAuthenticate = "gitserver: no HTTP LFS server here; Git LFS is served over SSH (git-lfs-transfer, git-lfs 3.0 or newer)"
+	// MsgArchived refuses a write to an archived repository.
+	MsgArchived = "gitserver: repository is archived (read-only)"
 	// MsgLFSOff answers git-lfs-transfer where [lfs] is turned off.
 	MsgLFSOff = "gitserver: Git LFS is not enabled on this server"
 )
@@ -105,6 +107,12 @@ type Shim struct {
 	// Builtin runs a built-in command that Plan vetted (see Serve); nil
 	// refuses them all as unsupported.
 	Builtin BuiltinFunc
+	// ReadOnly, when set, says whether the repository at dir (which may
+	// not exist yet) takes writes: "" when it does, else the message
+	// for the client (an archived repository, a server in read-only
+	// mode); an error refuses the write too. Plan asks it for pushes and
+	// LFS uploads, after authorization.
+	ReadOnly func(dir string) (msg string, err error)
 	// LFS serves Git LFS (LFSTransfer) with these settings; nil refuses
 	// it (MsgLFSOff).
 	LFS *LFSConfig
@@ -145,6 +153,15 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 		return p, &ClientError{MsgDenied, out.Err}
 	}
 	p.Dir = out.Dir
+	if verb == ReceivePack && s.ReadOnly != nil {
+		msg, err := s.ReadOnly(out.Dir)
+		switch {
+		case err != nil:
+			return p, &ClientError{MsgUnavailable, fmt.Errorf("cannot tell whether the repository takes writes: %w", err)}
+		case msg != "":
+			return p, &ClientError{msg, errors.New("writes refused")}
+		}
+	}
 	if out.Create && cmd.Verb == LFSTransfer {
 		// git push creates a repository (its receive-pack connection
 		// comes before git-lfs's pre-push uploads); LFS never does.

@@ -38,7 +38,9 @@ func info(ctx context.Context, e Env) error {
 		if glob != nil && !glob.Match(name) {
 			return nil
 		}
-		if flags := repoFlags(pol, e.User, name, dir); flags != "" {
+		if flags, archived := repoFlags(pol, e.User, name, dir); flags != "" && archived {
+			fmt.Fprintf(e.Stdout, "%s\t%s\tarchived (read-only)\n", flags, name)
+		} else if flags != "" {
 			fmt.Fprintf(e.Stdout, "%s\t%s\n", flags, name)
 		}
 		return nil
@@ -55,19 +57,16 @@ func info(ctx context.Context, e Env) error {
 }
 
 // repoFlags is the flags column for an existing repository, or "" when
-// the user cannot read it.
-func repoFlags(pol *policy.Policy, user, name, dir string) string {
-	var meta filedriver.Meta
-	if pol.UsesCreator() || pol.UsesRoles() {
-		meta, _ = filedriver.ReadMeta(dir)
-	}
+// the user cannot read it, and whether it is archived.
+func repoFlags(pol *policy.Policy, user, name, dir string) (string, bool) {
+	meta, _ := filedriver.ReadMeta(dir)
 	can := func(a policy.Access) bool {
 		return pol.Check(policy.Request{User: user, Repo: name, Creator: meta.Creator, Roles: meta.Roles, Want: a}).Allow
 	}
 	if !can(policy.Read) {
-		return ""
+		return "", false
 	}
-	return flagString(true, can(policy.Write), can(policy.Force), false)
+	return flagString(true, can(policy.Write), can(policy.Force), false), meta.Archived
 }
 
 // flagString is " R W F C" with a blank pair for each flag not set.

@@ -23,6 +23,10 @@ const CreatorKey = "gitserver.creator"
 // gitolite's gl-perms holds them. The perms built-in sets it.
 const RoleKey = "gitserver.role"
 
+// ArchivedKey is the git config key that makes a repository read-only
+// ('gitserver repos archive'): a git boolean, false when unset.
+const ArchivedKey = "gitserver.archived"
+
 // maxRoleMembers bounds the role values ReadMeta accepts.
 const maxRoleMembers = 1000
 
@@ -35,6 +39,8 @@ const maxConfigSize = 1 << 20
 type Meta struct {
 	Creator string
 	Roles   map[string][]string // role -> members, in file order
+	// Archived: the repository is read-only (gitserver.archived).
+	Archived bool
 }
 
 // ReadMeta returns the creator and the role members recorded in the
@@ -91,7 +97,7 @@ func readConfigFile(path string) ([]byte, error) {
 // metaFrom reads the creator and the role members in the config file
 // data, in one pass.
 func metaFrom(data []byte) (Meta, error) {
-	var last *configEntry
+	var last, archived *configEntry
 	var roles []configEntry
 	err := parseConfig(data, func(e configEntry) error {
 		if e.section != "gitserver" || e.sub {
@@ -100,6 +106,8 @@ func metaFrom(data []byte) (Meta, error) {
 		switch e.key {
 		case "creator":
 			last = &e
+		case "archived":
+			archived = &e
 		case "role":
 			if len(roles) == maxRoleMembers {
 				return fmt.Errorf("more than %d %s values", maxRoleMembers, RoleKey)
@@ -115,6 +123,9 @@ func metaFrom(data []byte) (Meta, error) {
 	if m.Creator, err = creatorOf(last); err != nil {
 		return Meta{}, err
 	}
+	if m.Archived, err = boolOf(archived); err != nil {
+		return Meta{}, err
+	}
 	for _, e := range roles {
 		role, member, ok := strings.Cut(string(e.value), " ")
 		if !ok || policy.CheckRoleMember(role, member) != nil {
@@ -126,6 +137,24 @@ func metaFrom(data []byte) (Meta, error) {
 		m.Roles[role] = append(m.Roles[role], member)
 	}
 	return m, nil
+}
+
+// boolOf reads the last entry of a boolean key as git does (nil: unset,
+// false; a key without a value: true).
+func boolOf(e *configEntry) (bool, error) {
+	if e == nil {
+		return false, nil
+	}
+	if e.value == nil {
+		return true, nil
+	}
+	switch strings.ToLower(string(e.value)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("line %d: gitserver.%s %s is not a boolean", e.line, e.key, keys.Quote(string(e.value)))
 }
 
 // creatorOf checks the last gitserver.creator entry (nil for none).

@@ -2,6 +2,7 @@ package filedriver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -246,4 +247,51 @@ func FuzzReadCreator(f *testing.F) {
 			t.Fatalf("metaFrom(%q).Creator = %q, %v; want zed", more, m.Creator, err)
 		}
 	})
+}
+
+// TestArchivedMatchesGit reads gitserver.archived as git config --bool
+// does, and SetArchived turns it on and off.
+func TestArchivedMatchesGit(t *testing.T) {
+	git, err := shim.LookGit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"[gitserver]\n\tarchived = true\n", true},
+		{"[gitserver]\n\tarchived\n", true},
+		{"[gitserver]\n\tArchived = Yes\n", true},
+		{"[gitserver]\n\tarchived = 1\n", true},
+		{"[gitserver]\n\tarchived = true\n\tarchived = false\n", false},
+		{"[gitserver]\n\tarchived = off\n", false},
+		{"[gitserver \"x\"]\n\tarchived = true\n", false},
+	} {
+		os.WriteFile(path, []byte(tt.in), 0o644)
+		out, _ := exec.Command(git, "config", "--file", path, "--bool", "--get", ArchivedKey).Output()
+		if gitSays := strings.TrimSpace(string(out)) == "true"; gitSays != tt.want {
+			t.Errorf("git reads %q as archived=%v; the test wants %v", tt.in, gitSays, tt.want)
+		}
+		if m, err := ReadMeta(dir); err != nil || m.Archived != tt.want {
+			t.Errorf("ReadMeta(%q).Archived = %v, %v; want %v", tt.in, m.Archived, err, tt.want)
+		}
+	}
+	os.WriteFile(path, []byte("[gitserver]\n\tarchived = maybe\n"), 0o644)
+	if _, err := ReadMeta(dir); err == nil {
+		t.Error("ReadMeta accepted archived = maybe")
+	}
+	os.WriteFile(path, []byte("[core]\n\tbare = true\n"), 0o644)
+	ctx := context.Background()
+	for _, on := range []bool{true, false, false} {
+		if err := SetArchived(ctx, git, dir, on); err != nil {
+			t.Fatalf("SetArchived(%v): %v", on, err)
+		}
+		if m, _ := ReadMeta(dir); m.Archived != on {
+			t.Fatalf("after SetArchived(%v) ReadMeta says %v", on, m.Archived)
+		}
+	}
 }

@@ -59,6 +59,21 @@ func SetCreator(ctx context.Context, git, dir, user string) error {
 	return gitConfig(ctx, git, dir, CreatorKey, user)
 }
 
+// SetArchived archives the repository at dir (read-only: clones and
+// fetches work, pushes and LFS uploads are refused) or, with on false,
+// unarchives it.
+func SetArchived(ctx context.Context, git, dir string, on bool) error {
+	if on {
+		return gitConfig(ctx, git, dir, "--bool", ArchivedKey, "true")
+	}
+	err := gitConfig(ctx, git, dir, "--unset-all", ArchivedKey)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 5 {
+		return nil // it was not archived
+	}
+	return err
+}
+
 // gitConfig runs "git config --file DIR/config ARGS...", with nothing of
 // the caller's environment.
 func gitConfig(ctx context.Context, git, dir string, args ...string) error {

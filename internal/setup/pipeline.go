@@ -21,14 +21,15 @@ func (a *App) Shim(d shim.Driver, log hclog.Logger) (*shim.Shim, error) {
 		lfs = &shim.LFSConfig{MaxObjectSize: int64(a.Cfg.LFS.MaxObjectSize)}
 	}
 	return &shim.Shim{
-		LFS:     lfs,
-		Driver:  d,
-		Root:    a.Cfg.Repos,
-		Git:     git,
-		Home:    a.Owner.Home,
-		Hooks:   a.HooksFor(""),
-		Create:  a.CreateOnPush(git),
-		Builtin: builtin.Run,
-		Log:     log,
+		LFS:      lfs,
+		ReadOnly: a.readOnlyFor,
+		Driver:   d,
+		Root:     a.Cfg.Repos,
+		Git:      git,
+		Home:     a.Owner.Home,
+		Hooks:    a.HooksFor(""),
+		Create:   a.CreateOnPush(git),
+		Builtin:  builtin.Run,
+		Log:      log,
 	}, nil
 }

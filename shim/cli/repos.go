@@ -18,9 +18,57 @@ import (
 
 // ReposCmd groups the repository commands.
 type ReposCmd struct {
-	Create  ReposCreateCmd  `cmd:"" help:"Create an empty bare repository, owned by the ssh user."`
-	List    ReposListCmd    `cmd:"" help:"List the repositories under the repos root."`
-	SetHead ReposSetHeadCmd `cmd:"" name:"set-head" help:"Point a repository's HEAD (what a clone checks out) at one of its branches."`
+	Create    ReposCreateCmd    `cmd:"" help:"Create an empty bare repository, owned by the ssh user."`
+	List      ReposListCmd      `cmd:"" help:"List the repositories under the repos root."`
+	SetHead   ReposSetHeadCmd   `cmd:"" name:"set-head" help:"Point a repository's HEAD (what a clone checks out) at one of its branches."`
+	Archive   ReposArchiveCmd   `cmd:"" help:"Make a repository read-only: clone, fetch and archive work, pushes and LFS uploads and locks are refused."`
+	Unarchive ReposUnarchiveCmd `cmd:"" help:"Take pushes to an archived repository again."`
+}
+
+// ReposArchiveCmd archives a repository.
+type ReposArchiveCmd struct {
+	Name string `arg:"" help:"Repository name, e.g. team/project." placeholder:"NAME"`
+}
+
+// Run sets gitserver.archived in the repository's config.
+func (c *ReposArchiveCmd) Run(cli *CLI, e *env) error { return setArchived(cli, e, c.Name, true) }
+
+// ReposUnarchiveCmd unarchives a repository.
+type ReposUnarchiveCmd struct {
+	Name string `arg:"" help:"Repository name, e.g. team/project." placeholder:"NAME"`
+}
+
+// Run removes gitserver.archived from the repository's config.
+func (c *ReposUnarchiveCmd) Run(cli *CLI, e *env) error { return setArchived(cli, e, c.Name, false) }
+
+func setArchived(cli *CLI, e *env, n string, on bool) error {
+	name, err := shim.CleanName(n)
+	if err != nil {
+		return err
+	}
+	a, err := loadConfig(cli)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	git, err := shim.LookGit()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
+	}
+	if err := filedriver.SetArchived(e.ctx, git, dir, on); err != nil {
+		return err
+	}
+	what := "archived (read-only)"
+	if !on {
+		what = "unarchived: it takes pushes again"
+	}
+	a.Log.Named("repos").Info("repository "+strings.SplitN(what, " ", 2)[0], "repo", name)
+	fmt.Fprintf(e.stdout, "%s: %s\n", name, what)
+	return nil
 }
 
 // ReposSetHeadCmd points HEAD at a branch.
@@ -120,6 +168,7 @@ type repoJSON struct {
 	LFSObjects int   `json:"lfs_objects"`
 	LFSBytes   int64 `json:"lfs_bytes"`
 	LFSLocks   int   `json:"lfs_locks"`
+	Archived   bool  `json:"archived,omitempty"` // read-only
 }
 
 // Run walks the repos root; a directory NAME.git with a HEAD is a
@@ -141,6 +190,9 @@ func (c *ReposListCmd) Run(cli *CLI, e *env) error {
 	}
 	for _, r := range list {
 		line := r.Name
+		if r.Archived {
+			line += "\tarchived"
+		}
 		if r.Creator != "" {
 			line += "\tcreator " + r.Creator
 		}
@@ -171,7 +223,7 @@ func listRepos(root string) ([]repoJSON, error) {
 		if err != nil {
 			r.Error = err.Error()
 		}
-		r.Creator, r.Roles = m.Creator, m.Roles
+		r.Creator, r.Roles, r.Archived = m.Creator, m.Roles, m.Archived
 		var lerr error
 		r.LFSObjects, r.LFSBytes, lerr = lfs.Usage(dir)
 		locks, err := lfs.NewLocks(dir).List()
