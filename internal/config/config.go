@@ -49,6 +49,8 @@ type Config struct {
 	Store Store `toml:"store"`
 	// LFS configures Git LFS over SSH.
 	LFS LFS `toml:"lfs"`
+	// Maintain configures serve's scheduled maintenance.
+	Maintain Maintain `toml:"maintain"`
 	// Drivers holds each driver's own table, [drivers.NAME] (a driver
 	// named in Driver cannot also be a table there, in TOML). This
 	// package does not know their keys: a driver decodes its table
@@ -75,14 +77,15 @@ type Log struct {
 // Default returns the settings used for keys the file leaves out.
 func Default() Config {
 	return Config{
-		SSHUser: "git",
-		Repos:   "/srv/git",
-		DataDir: "/var/lib/gitserver",
-		Policy:  "/etc/gitserver/policy.toml",
-		Driver:  "file",
-		Log:     Log{Level: "info", Format: "text"},
-		Listen:  DefaultListen(),
-		LFS:     DefaultLFS(),
+		SSHUser:  "git",
+		Repos:    "/srv/git",
+		DataDir:  "/var/lib/gitserver",
+		Policy:   "/etc/gitserver/policy.toml",
+		Driver:   "file",
+		Log:      Log{Level: "info", Format: "text"},
+		Listen:   DefaultListen(),
+		LFS:      DefaultLFS(),
+		Maintain: DefaultMaintain(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // LFS configures Git LFS over SSH (git-lfs-transfer), served in both
@@ -63,6 +64,25 @@ func (z *Size) UnmarshalText(b []byte) error {
 func (l *LFS) validate() error {
 	if l.MaxObjectSize < 1 {
 		return fmt.Errorf("lfs.max_object_size must be at least 1 byte")
+	}
+	return nil
+}
+
+// Maintain configures serve's repository maintenance.
+type Maintain struct {
+	// Interval is how often 'gitserver serve' runs 'gitserver maintain
+	// --all' (each repository is then maintained only when it needs
+	// it); 0 turns it off, as behind sshd, where a systemd timer runs
+	// it. Default 1h.
+	Interval Duration `toml:"interval"`
+}
+
+// DefaultMaintain is [maintain] when the file leaves it out.
+func DefaultMaintain() Maintain { return Maintain{Interval: Duration(time.Hour)} }
+
+func (m *Maintain) validate() error {
+	if m.Interval < 0 {
+		return fmt.Errorf("maintain.interval must not be negative (0 turns it off)")
 	}
 	return nil
 }

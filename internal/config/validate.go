@@ -49,5 +49,8 @@ func (c *Config) Validate() error {
 	if err := c.LFS.validate(); err != nil {
 		return err
 	}
+	if err := c.Maintain.validate(); err != nil {
+		return err
+	}
 	return c.Listen.validate()
 }

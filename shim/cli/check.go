@@ -18,6 +18,7 @@ import (
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/hooks"
 	"github.com/gitserver/gitserver/internal/httpdriver/httpconf"
+	"github.com/gitserver/gitserver/internal/maintain"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/sshdconf"
 	"github.com/gitserver/gitserver/internal/statewrite"
@@ -99,6 +100,7 @@ func checkInstall(cfg *config.Config, add func(what, hint string), note func(str
 	checkOwned(cfg.DataDir, "data directory", uid, gid, 0o022, add)
 	checkStore(cfg, uid, add)
 	checkLFS(cfg, uid, add, note)
+	checkMaintained(cfg, note)
 	checkReplica(cfg, time.Now(), add)
 	checkLog(cfg, uid, add)
 	if err := hooks.Check(hooks.Dir(cfg.DataDir)); err != nil {
@@ -342,4 +344,33 @@ func checkLFS(cfg *config.Config, uid int, add func(string, string), note func(s
 	if stale > 0 {
 		note(fmt.Sprintf("Git LFS: %d upload files older than a day are left from killed sessions; 'gitserver lfs gc --all' removes them", stale))
 	}
+}
+
+// checkMaintained warns about repositories that need maintenance and
+// have had none for over a week: neither serve's schedule nor the
+// systemd timer is running it.
+func checkMaintained(cfg *config.Config, note func(string)) {
+	now := time.Now()
+	var stale []string
+	_ = filedriver.WalkRepos(cfg.Repos, func(name, dir string) error {
+		st, err := maintain.Inspect(dir)
+		if err != nil {
+			return nil
+		}
+		needs := len(maintain.Decide(name, st, now, false)) > 0 && (st.Loose >= maintain.LooseLimit || st.Packs > maintain.PackLimit)
+		if needs && now.Sub(st.Last) > 7*24*time.Hour {
+			stale = append(stale, name)
+		}
+		return nil
+	})
+	if len(stale) == 0 {
+		return
+	}
+	more := ""
+	if len(stale) > 3 {
+		more = fmt.Sprintf(" and %d more", len(stale)-3)
+		stale = stale[:3]
+	}
+	note(fmt.Sprintf("warning: %s%s need maintenance and have had none for over a week: run 'gitserver maintain --all' as the ssh user, and enable contrib/systemd/gitserver-maintain.timer (serve runs it itself, [maintain] interval)",
+		strings.Join(stale, ", "), more))
 }

@@ -310,6 +310,9 @@ func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listen
 	defer signal.Stop(sigs)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	mctx, stopMaintain := context.WithCancel(e.ctx)
+	defer stopMaintain()
+	go maintainLoop(mctx, log, path, time.Duration(a.Cfg.Maintain.Interval))
 	for {
 		select {
 		case err := <-errc:
