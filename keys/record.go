@@ -20,6 +20,9 @@ type Record struct {
 	Title string    // free text chosen by an admin, at most MaxTitleLen bytes, printable
 	Key   Key       // the key; its Fingerprint is the record's identity
 	Added time.Time // when the key was added; zero in records not yet stored
+	// Deploy, set exactly when User is DeployUser, makes the key a
+	// deploy key: no person's, reaching only what the grant says.
+	Deploy *Deploy
 }
 
 // ValidUsername checks that name is 1 to 64 bytes of ASCII letters, digits,
@@ -66,6 +69,9 @@ func (r Record) Check() error {
 	if err := CheckType(r.Key.Type); err != nil {
 		return err
 	}
+	if err := r.checkDeploy(); err != nil {
+		return err
+	}
 	if len(r.Key.Blob) > MaxLineLen {
 		return fmt.Errorf("keys: key data is longer than %d bytes", MaxLineLen)
 	}
@@ -83,19 +89,33 @@ func (r Record) Check() error {
 // (JSON, first byte '{'), which is still read: decoding JSON cold cost
 // about 0.1 ms of every authorized-keys run, a tenth of a Go process's
 // start-up.
+//
+// Version 3 is version 2 followed by a deploy grant (see appendDeploy);
+// it is written for deploy keys only, so that a store of user keys stays
+// readable by a gitserver that predates deploy keys, and one holding
+// deploy keys is refused by it whole rather than read without the grants.
 const recordVersion = 2
+
+const recordVersionDeploy = 3
 
 // maxRecord bounds a stored record: a key line, a title and a name.
 const maxRecord = 2 * MaxLineLen
 
 func encodeRecord(r Record) ([]byte, error) {
 	b := make([]byte, 0, 64+len(r.User)+len(r.Title)+len(r.Key.Type)+len(r.Key.Blob)+len(r.Key.Comment))
-	b = append(b, recordVersion)
+	v := byte(recordVersion)
+	if r.Deploy != nil {
+		v = recordVersionDeploy
+	}
+	b = append(b, v)
 	for _, f := range []string{r.User, r.Title, r.Key.Type, string(r.Key.Blob), r.Key.Comment} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
 	b = binary.AppendVarint(b, r.Added.UnixNano())
+	if r.Deploy != nil {
+		b = appendDeploy(b, r.Deploy)
+	}
 	if len(b) > maxRecord {
 		return nil, fmt.Errorf("keys: record of %s is larger than %d bytes", r.Key.Fingerprint, maxRecord)
 	}
@@ -108,8 +128,8 @@ func decodeRecord(fp string, data []byte) (Record, error) {
 	var r Record
 	var err error
 	switch {
-	case len(data) > 0 && data[0] == recordVersion:
-		r, err = decodeV2(data[1:])
+	case len(data) > 0 && (data[0] == recordVersion || data[0] == recordVersionDeploy):
+		r, err = decodeV2(data[1:], data[0] == recordVersionDeploy)
 	case len(data) > 0 && data[0] == '{':
 		r, err = decodeV1(data)
 	default:
@@ -117,7 +137,7 @@ func decodeRecord(fp string, data []byte) (Record, error) {
 		if len(data) > 0 {
 			v = int(data[0])
 		}
-		return Record{}, fmt.Errorf("keys: stored record of %s has version %d, this program reads 1 and 2; upgrade gitserver", fp, v)
+		return Record{}, fmt.Errorf("keys: stored record of %s has version %d, this program reads 1 to 3; upgrade gitserver", fp, v)
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("keys: stored record of %s is damaged: %v", fp, err)
@@ -129,7 +149,7 @@ func decodeRecord(fp string, data []byte) (Record, error) {
 	return r, nil
 }
 
-func decodeV2(b []byte) (Record, error) {
+func decodeV2(b []byte, deploy bool) (Record, error) {
 	var f [5]string
 	for i := range f {
 		n, w := binary.Uvarint(b)
@@ -139,11 +159,22 @@ func decodeV2(b []byte) (Record, error) {
 		f[i], b = string(b[w:w+int(n)]), b[w+int(n):]
 	}
 	ns, w := binary.Varint(b)
-	if w <= 0 || w != len(b) {
-		return Record{}, errors.New("bad time or trailing bytes")
+	if w <= 0 {
+		return Record{}, errors.New("bad time")
 	}
+	b = b[w:]
 	k := Key{Type: f[2], Blob: []byte(f[3]), Comment: f[4]}
-	return Record{User: f[0], Title: f[1], Key: k, Added: time.Unix(0, ns).UTC()}, nil
+	r := Record{User: f[0], Title: f[1], Key: k, Added: time.Unix(0, ns).UTC()}
+	if deploy {
+		var err error
+		if r.Deploy, b, err = decodeDeploy(b); err != nil {
+			return Record{}, err
+		}
+	}
+	if len(b) != 0 {
+		return Record{}, errors.New("trailing bytes")
+	}
+	return r, nil
 }
 
 // storedRecordV1 is version 1 of the encoding, JSON.
@@ -172,7 +203,7 @@ func decodeV1(data []byte) (Record, error) {
 // storedUser returns the owner in an encoded record, reading no more than
 // it needs, so that even a damaged record can be removed.
 func storedUser(v []byte) string {
-	if len(v) > 0 && v[0] == recordVersion {
+	if len(v) > 0 && (v[0] == recordVersion || v[0] == recordVersionDeploy) {
 		n, w := binary.Uvarint(v[1:])
 		if w <= 0 || n > uint64(len(v)-1-w) {
 			return ""

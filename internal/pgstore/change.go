@@ -34,18 +34,19 @@ type Change struct {
 // payload is the JSON a change carries: the whole record, so that a
 // replica applies the change without another query.
 type payload struct {
-	User    string    `json:"user"`
-	Title   string    `json:"title"`
-	Type    string    `json:"type"`
-	Blob    []byte    `json:"blob"` // base64 in JSON
-	Comment string    `json:"comment"`
-	Added   time.Time `json:"added"`
+	User    string       `json:"user"`
+	Title   string       `json:"title"`
+	Type    string       `json:"type"`
+	Blob    []byte       `json:"blob"` // base64 in JSON
+	Comment string       `json:"comment"`
+	Added   time.Time    `json:"added"`
+	Deploy  *keys.Deploy `json:"deploy,omitempty"`
 }
 
 func encodePayload(r keys.Record) ([]byte, error) {
 	return json.Marshal(payload{
 		User: r.User, Title: r.Title, Type: r.Key.Type, Blob: r.Key.Blob,
-		Comment: r.Key.Comment, Added: r.Added,
+		Comment: r.Key.Comment, Added: r.Added, Deploy: r.Deploy,
 	})
 }
 
@@ -71,7 +72,7 @@ func decodeChange(id int64, kind, fp string, data []byte) (Change, error) {
 		return Change{}, fmt.Errorf("change %d: payload: %v", id, err)
 	}
 	k := keys.Key{Type: p.Type, Blob: p.Blob, Comment: p.Comment, Fingerprint: keys.Fingerprint(p.Blob)}
-	r := keys.Record{User: p.User, Title: p.Title, Key: k, Added: p.Added.UTC()}
+	r := keys.Record{User: p.User, Title: p.Title, Key: k, Added: p.Added.UTC(), Deploy: p.Deploy}
 	if err := r.Check(); err != nil {
 		return Change{}, fmt.Errorf("change %d: %w", id, err)
 	}

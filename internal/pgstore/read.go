@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,15 +28,16 @@ func (s *Store) Snapshot(ctx context.Context, fn func(keys.Record) error) (lastI
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM gitserver_changes`).Scan(&lastID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT fingerprint, username, title, key_type, key_blob, comment, added
+		rows, err := tx.Query(ctx, `SELECT fingerprint, username, title, key_type, key_blob, comment, added, deploy
 			FROM gitserver_keys ORDER BY fingerprint`)
 		if err != nil {
 			return err
 		}
 		var r keys.Record
-		dest := []any{&r.Key.Fingerprint, &r.User, &r.Title, &r.Key.Type, &r.Key.Blob, &r.Key.Comment, &r.Added}
+		var deploy []byte
+		dest := []any{&r.Key.Fingerprint, &r.User, &r.Title, &r.Key.Type, &r.Key.Blob, &r.Key.Comment, &r.Added, &deploy}
 		_, err = pgx.ForEachRow(rows, dest, func() error {
-			rec, err := checked(r)
+			rec, err := checked(r, deploy)
 			if err == nil {
 				err = fn(rec)
 			}
@@ -53,12 +55,28 @@ func (s *Store) Snapshot(ctx context.Context, fn func(keys.Record) error) (lastI
 	return lastID, nil
 }
 
-// checked returns a copy of a record read from the table, refusing one
-// the store would not accept (a row edited by hand).
-func checked(r keys.Record) (keys.Record, error) {
+// copied is a copy of a row's record, with its deploy grant (NULL: none).
+func copied(r keys.Record, deploy []byte) (keys.Record, error) {
 	r.Key.Blob = append([]byte(nil), r.Key.Blob...)
 	r.Added = r.Added.UTC()
+	r.Deploy = nil
+	if deploy != nil {
+		r.Deploy = new(keys.Deploy)
+		if err := json.Unmarshal(deploy, r.Deploy); err != nil {
+			return r, fmt.Errorf("deploy: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// checked returns a copy of a record read from the table, refusing one
+// the store would not accept (a row edited by hand).
+func checked(r keys.Record, deploy []byte) (keys.Record, error) {
 	fp := r.Key.Fingerprint
+	r, err := copied(r, deploy)
+	if err != nil {
+		return keys.Record{}, fmt.Errorf("pgstore: key %s in gitserver_keys: %w", fp, err)
+	}
 	if err := r.Check(); err != nil {
 		return keys.Record{}, fmt.Errorf("pgstore: key %s in gitserver_keys: %w", fp, err)
 	}

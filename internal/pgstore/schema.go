@@ -42,11 +42,14 @@ var migrations = []string{
 		pushed_by text NOT NULL,
 		pushed_at timestamptz NOT NULL DEFAULT now()
 	);`,
+	// 3: deploy keys: a key's grant (keys.Deploy as JSON), NULL for a
+	// person's key.
+	`ALTER TABLE gitserver_keys ADD COLUMN deploy jsonb;`,
 }
 
 // SchemaVersion is the schema version this package writes and reads:
 // len(migrations).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Migrate brings the schema to SchemaVersion, in one transaction under
 // WriteLock, so that hosts migrating at once apply each migration once

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -170,14 +171,22 @@ func (s *Store) insertKeys(ctx context.Context, tx pgx.Tx, recs []keys.Record) e
 	}
 	n := len(recs)
 	fps, users, titles, types, comments := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	blobs, added := make([][]byte, n), make([]time.Time, n)
+	blobs, added, deploys := make([][]byte, n), make([]time.Time, n), make([]*string, n)
 	for i, r := range recs {
 		fps[i], users[i], titles[i], types[i], comments[i] = r.Key.Fingerprint, r.User, r.Title, r.Key.Type, r.Key.Comment
 		blobs[i], added[i] = r.Key.Blob, r.Added
+		if r.Deploy != nil {
+			b, err := json.Marshal(r.Deploy)
+			if err != nil {
+				return err
+			}
+			d := string(b)
+			deploys[i] = &d
+		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO gitserver_keys (fingerprint, username, title, key_type, key_blob, comment, added)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::timestamptz[])`,
-		fps, users, titles, types, blobs, comments, added)
+	_, err := tx.Exec(ctx, `INSERT INTO gitserver_keys (fingerprint, username, title, key_type, key_blob, comment, added, deploy)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::timestamptz[], $8::jsonb[])`,
+		fps, users, titles, types, blobs, comments, added, deploys)
 	if err != nil {
 		return err
 	}
@@ -273,17 +282,16 @@ func (s *Store) RemoveOwn(ctx context.Context, user, fp string, keepLast bool) e
 // and logs a key-remove change for each.
 func (s *Store) deleteKeys(ctx context.Context, tx pgx.Tx, where string, arg any) ([]keys.Record, error) {
 	rows, err := tx.Query(ctx, `DELETE FROM gitserver_keys WHERE `+where+`
-		RETURNING fingerprint, username, title, key_type, key_blob, comment, added`, arg)
+		RETURNING fingerprint, username, title, key_type, key_blob, comment, added, deploy`, arg)
 	if err != nil {
 		return nil, err
 	}
 	var recs []keys.Record
 	var r keys.Record
-	dest := []any{&r.Key.Fingerprint, &r.User, &r.Title, &r.Key.Type, &r.Key.Blob, &r.Key.Comment, &r.Added}
+	var deploy []byte
+	dest := []any{&r.Key.Fingerprint, &r.User, &r.Title, &r.Key.Type, &r.Key.Blob, &r.Key.Comment, &r.Added, &deploy}
 	_, err = pgx.ForEachRow(rows, dest, func() error {
-		c := r
-		c.Key.Blob = append([]byte(nil), r.Key.Blob...)
-		c.Added = c.Added.UTC()
+		c, _ := copied(r, deploy) // a damaged row can still be removed
 		recs = append(recs, c)
 		return nil
 	})
