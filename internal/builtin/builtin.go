@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 	"github.com/gitserver/gitserver/shim"
@@ -51,6 +52,8 @@ type Backend interface {
 const (
 	MsgUnsupported = "gitserver: this command is not available on this server"
 	MsgNotAdmin    = "gitserver: permission denied (--user needs admin access)"
+	// MsgDeployKey answers any built-in but whoami from a deploy key.
+	MsgDeployKey = "gitserver: a deploy key can only run git and whoami"
 )
 
 // Env is one built-in command to run and what it runs with, as the
@@ -62,6 +65,24 @@ type Env = shim.BuiltinCall
 // failed, an error with the detail for the operator's log. The client
 // has already been told, briefly, on e.Stderr. It is a shim.BuiltinFunc.
 func Run(ctx context.Context, e Env) (int, error) {
+	var err error
+	_, title, deploy := filedriver.DeployKey(e.Model)
+	switch {
+	case deploy && e.Cmd.Name == shim.BuiltinWhoami:
+		_, err = fmt.Fprintf(e.Stdout, "deploy key %s\nkey  %s\n", title, e.Key)
+	case deploy:
+		err = fail(e, MsgDeployKey, fmt.Errorf("%s from a deploy key", e.Cmd.Name))
+	default:
+		err = run(ctx, e)
+	}
+	if err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+// run runs a person's built-in command.
+func run(ctx context.Context, e Env) error {
 	var err error
 	switch e.Cmd.Name {
 	case shim.BuiltinHelp:
@@ -82,10 +103,7 @@ func Run(ctx context.Context, e Env) (int, error) {
 	default:
 		err = fail(e, shim.MsgBadBuiltin, fmt.Errorf("unknown built-in %q", e.Cmd.Name))
 	}
-	if err != nil {
-		return 1, err
-	}
-	return 0, nil
+	return err
 }
 
 // Help is the text of "help".

@@ -38,7 +38,8 @@ access = "read"
 type lfsHost struct {
 	url    string // prefix of a repository URL, "root@gitsrv:"
 	people map[string]*person
-	repos  string // the repos root
+	pubs   map[string]string // public key lines, by person
+	repos  string            // the repos root
 	log    func() string
 	admin  func(args ...string) string // a gitserver admin command's stdout
 }
@@ -216,6 +217,12 @@ func pureSSH(trace string) bool {
 		strings.Contains(trace, `tq: starting transfer adapter "ssh"`) &&
 		!strings.Contains(trace, "pure SSH protocol connection failed") &&
 		!strings.Contains(trace, "git-lfs-authenticate")
+}
+
+// readLog is the gitserver log in a data directory.
+func readLog(data string) string {
+	b, _ := os.ReadFile(filepath.Join(data, "gitserver.log"))
+	return string(b)
 }
 
 func lastLines(s string, n int) string {

@@ -86,6 +86,9 @@ func (d *Driver) CheckKey(_ context.Context, name, fp string) (shim.UserModel, e
 	if rec.User != name {
 		return nil, fmt.Errorf("filedriver: key %s now belongs to another user: %w", fp, shim.ErrUnknownKey)
 	}
+	if rec.Deploy != nil {
+		return deployKey{fp: fp, title: rec.Title, grant: *rec.Deploy}, nil
+	}
 	return user{name}, nil
 }
 
@@ -97,8 +100,13 @@ func (d *Driver) ModelFor(name string) shim.UserModel { return user{name} }
 // HasKeys reports whether name has a key in the store.
 func (d *Driver) HasKeys(name string) (bool, error) { return d.store.HasUser(name) }
 
-// GetUserModel knows a user while they have at least one key.
+// GetUserModel knows a user while they have at least one key. The
+// owner of the deploy keys is no user: a deploy key's model comes from
+// its key (CheckKey) only.
 func (d *Driver) GetUserModel(_ context.Context, name string) (shim.UserModel, error) {
+	if name == keys.DeployUser {
+		return nil, fmt.Errorf("filedriver: %s is the deploy keys' owner, not a user: %w", name, shim.ErrUnknownUser)
+	}
 	ok, err := d.store.HasUser(name)
 	if err != nil {
 		return nil, err
@@ -115,6 +123,9 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 	if err != nil {
 		return shim.Decision{}, err
 	}
+	if dk, ok := m.(deployKey); ok {
+		return dk.reaches(path, want)
+	}
 	return d.Check(m, path, policy.Request{Want: want})
 }
 
@@ -123,17 +134,26 @@ func (d *Driver) Authorize(_ context.Context, m shim.UserModel, command, path st
 // (and the hook classifies any update of an existing tag as a rewind),
 // or the rights a rule's allow list names.
 func (d *Driver) AuthorizeRef(_ context.Context, m shim.UserModel, path string, u shim.RefUpdate) (shim.Decision, error) {
+	if dk, ok := m.(deployKey); ok {
+		return dk.refAllowed(path, u)
+	}
 	return d.Check(m, path, policy.Request{Ref: u.Ref, Op: policy.RefOp(u.Op)})
 }
 
 // AuthorizeCreate asks whether the user may create the repository at
 // path by pushing to it: that needs create.
 func (d *Driver) AuthorizeCreate(_ context.Context, m shim.UserModel, path string) (shim.Decision, error) {
+	if dk, ok := m.(deployKey); ok {
+		return shim.Decision{Rule: dk.rule() + " (deploy keys create nothing)"}, nil
+	}
 	return d.Check(m, path, policy.Request{Want: policy.Create})
 }
 
 // IsAdmin reports whether the policy makes the user an admin.
 func (d *Driver) IsAdmin(_ context.Context, m shim.UserModel) (bool, error) {
+	if _, ok := m.(deployKey); ok {
+		return false, nil
+	}
 	u, ok := m.(user)
 	if !ok {
 		return false, fmt.Errorf("filedriver: foreign user model %T", m)

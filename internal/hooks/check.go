@@ -98,6 +98,16 @@ func (p *Push) PreReceive(ctx context.Context, d shim.Driver, git string) int {
 	return p.Chain("pre-receive", nil)
 }
 
+// model is the pusher's model now: from the key, when the driver can
+// check one (so a key removed during the push refuses it, and a deploy
+// key, which is no user, has its grant), else from the user.
+func model(ctx context.Context, d shim.Driver, user, key string) (shim.UserModel, error) {
+	if kc, ok := d.(shim.KeyChecker); ok && key != "" {
+		return kc.CheckKey(ctx, user, key)
+	}
+	return d.GetUserModel(ctx, user)
+}
+
 // Check decides every ref update in p.Stdin and returns 0 to let the push
 // go on. Any refused update refuses the whole push (git then updates no
 // ref); each refusal names its ref and why. An update of a symbolic ref
@@ -119,7 +129,7 @@ func (p *Push) Check(ctx context.Context, d shim.Driver, git string) int {
 		c.log.Debug("driver has no per-ref rules; push decided as a whole")
 		return 0
 	}
-	if c.model, err = d.GetUserModel(ctx, user); err != nil {
+	if c.model, err = model(ctx, d, user, p.getenv("GITSERVER_KEY")); err != nil {
 		return c.fail("user model", "error", err)
 	}
 	read, done, err := p.symrefReader(p.gitDir(), git)

@@ -71,7 +71,8 @@ func newSite(t *testing.T, user, pol string) *site {
 		t.Fatal(err)
 	}
 	st := keys.Open(filepath.Join(s.data, "keys.db"), keys.Options{})
-	if _, err := st.Add([]keys.Record{{User: user, Key: testKey(t, 1)}}); err != nil {
+	key := testKey(t, 1)
+	if _, err := st.Add([]keys.Record{{User: user, Key: key}}); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.Executable()
@@ -83,7 +84,7 @@ func newSite(t *testing.T, user, pol string) *site {
 		t.Fatal(err)
 	}
 	s.srv("config", "core.hooksPath", hooks)
-	s.env = append(s.env, asHookVar+"=1", "GITSERVER_USER="+user, "GITSERVER_REPO=team/app", "GITSERVER_KEY=SHA256:test")
+	s.env = append(s.env, asHookVar+"=1", "GITSERVER_USER="+user, "GITSERVER_REPO=team/app", "GITSERVER_KEY="+key.Fingerprint)
 	return s
 }
 
@@ -292,7 +293,7 @@ func TestPreReceiveSymrefs(t *testing.T) {
 	for _, want := range []string{
 		"ref=\"refs/heads/master\" op=update decision=allow rule=" + filepath.Join(s.data, "policy.toml") + ":2 target=\"refs/heads/main\"",
 		`ref="refs/heads/out" decision=deny why="symbolic ref to a name outside refs/"`,
-		`symbolic ref to a bad name: hook=pre-receive key=SHA256:test repo=team/app user=bob ref="refs/heads/out" symref="refs/heads/out" to="\"/etc/passwd\""`,
+		`symbolic ref to a bad name: hook=pre-receive key="` + testKey(t, 1).Fingerprint + `" repo=team/app user=bob ref="refs/heads/out" symref="refs/heads/out" to="\"/etc/passwd\""`,
 		"ref=\"refs/heads/escape\" decision=deny why=\"cannot resolve this ref\"",
 	} {
 		if !strings.Contains(log, want) {

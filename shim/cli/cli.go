@@ -32,6 +32,7 @@ type CLI struct {
 
 	Init           InitCmd           `cmd:"" help:"Write a starter config and policy, create the repository and data directories."`
 	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
+	DeployKeys     DeployKeysCmd     `cmd:"" name:"deploy-keys" help:"Manage deploy keys: keys that are no user's, reaching only the repositories they are bound to."`
 	Repos          ReposCmd          `cmd:"" help:"Create and list repositories."`
 	Maintain       MaintainCmd       `cmd:"" help:"Keep repositories fast: pack loose objects, roll packs up, commit-graph, a weekly full gc; decided from what each holds."`
 	ReadOnly       ReadOnlyCmd       `cmd:"" name:"read-only" help:"Switch this host's read-only mode (pushes refused with a message), for migrations and backups."`
