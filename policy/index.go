@@ -15,11 +15,12 @@ import (
 // entry in [groups]. It is built from the document after it decoded, so
 // every error it meets is one the decoder let through.
 type index struct {
-	file    string
-	rules   []int
-	options []int
-	groups  map[string]int
-	keys    map[string]int // top-level key -> its line
+	file     string
+	rules    []int
+	options  []int
+	webhooks []int
+	groups   map[string]int
+	keys     map[string]int // top-level key -> its line
 }
 
 // errorAt formats an error about line of file; line 0 means the whole file.
@@ -34,6 +35,14 @@ func errorAt(file string, line int, format string, args ...any) error {
 func (ix *index) ruleLine(i int) int {
 	if i < len(ix.rules) {
 		return ix.rules[i]
+	}
+	return 0
+}
+
+// webhookLine is the line of the i'th webhook, or 0 if unknown.
+func (ix *index) webhookLine(i int) int {
+	if i < len(ix.webhooks) {
+		return ix.webhooks[i]
 	}
 	return 0
 }
@@ -180,17 +189,20 @@ func (ix *index) addTable(name string, line int) {
 		ix.rules = append(ix.rules, line)
 	case "option":
 		ix.options = append(ix.options, line)
+	case "webhook":
+		ix.webhooks = append(ix.webhooks, line)
 	}
 }
 
 // fields are the keys of each table that has fixed ones; a top-level
 // key not here is unknown.
 var fields = map[string][]string{
-	"rule":   {"repos", "repos_regex", "users", "refs", "refs_regex", "access", "allow"},
-	"option": {"repos", "repos_regex", "explicit_rights", "deny_rules"},
-	"groups": nil, // any group name
-	"decide": nil,
-	"roles":  nil,
+	"rule":    {"repos", "repos_regex", "users", "refs", "refs_regex", "access", "allow"},
+	"option":  {"repos", "repos_regex", "explicit_rights", "deny_rules"},
+	"webhook": {"url", "secret_file", "events", "repos", "refs", "timeout", "format", "allow_private"},
+	"groups":  nil, // any group name
+	"decide":  nil,
+	"roles":   nil,
 }
 
 // checkPath rejects a key path that the decoder would have rejected if it

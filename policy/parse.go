@@ -22,6 +22,7 @@ type document struct {
 	Groups  map[string][]string `toml:"groups"`
 	Rules   []ruleDoc           `toml:"rule"`
 	Options []optionDoc         `toml:"option"`
+	Webhook []webhookDoc        `toml:"webhook"`
 }
 
 // optionDoc is one [[option]] as TOML.
@@ -109,6 +110,12 @@ func wantType(key []string) string {
 		return "an array of tables ([[rule]])"
 	case slices.Equal(key, []string{"option"}):
 		return "an array of tables ([[option]])"
+	case slices.Equal(key, []string{"webhook"}):
+		return "an array of tables ([[webhook]])"
+	case slices.Equal(key, []string{"webhook", "allow_private"}):
+		return "true or false"
+	case len(key) == 2 && key[0] == "webhook" && key[1] != "events" && key[1] != "repos" && key[1] != "refs":
+		return "a string"
 	case slices.Equal(key, []string{"decide"}), slices.Equal(key, []string{"rule", "access"}):
 		return "a string"
 	case slices.Equal(key, []string{"option", "deny_rules"}):
@@ -167,6 +174,9 @@ func compile(doc *document, ix *index) (*Policy, error) {
 			return nil, err
 		}
 		b.p.options = append(b.p.options, o)
+	}
+	if err := b.webhooks(doc.Webhook); err != nil {
+		return nil, err
 	}
 	return b.p, nil
 }

@@ -102,12 +102,13 @@ type Policy struct {
 	// Roles are the role names the policy declares, in file order.
 	Roles []string
 
-	groups  map[string][]string // group -> its users, expanded, sorted
-	gids    map[string]int32    // group -> its number
-	users   map[string]*member  // every user a group or rule names
-	options []*option
-	roleIDs map[string]uint8 // role -> its bit in a held-roles mask
-	creator bool             // some rule or option mentions {creator}
+	groups   map[string][]string // group -> its users, expanded, sorted
+	gids     map[string]int32    // group -> its number
+	users    map[string]*member  // every user a group or rule names
+	options  []*option
+	webhooks []*Webhook
+	roleIDs  map[string]uint8 // role -> its bit in a held-roles mask
+	creator  bool             // some rule or option mentions {creator}
 }
 
 // member is a user named in the policy: its number, used by rules that

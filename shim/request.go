@@ -170,8 +170,10 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if cmd.Verb == LFSTransfer {
 		return p, nil
 	}
+	created := false
 	if out.Create {
 		err := s.Create(ctx, p.Name, out.Dir, user)
+		created = err == nil
 		if errors.Is(err, fs.ErrExist) {
 			// Another request, here or on another frontend sharing the
 			// repos root, created it first: this push is now a push to
@@ -194,8 +196,16 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.Argv = s.argv(cmd.Verb, p.Dir, hooks)
 	p.Env = Env(s.Home, user, key, req.Protocol, p.Name)
+	if created {
+		// For the post-receive hook's repo_create event.
+		p.Env = append(p.Env, EnvCreated+"=1")
+	}
 	return p, nil
 }
+
+// EnvCreated is set, to 1, in a push's environment when the push created
+// the repository.
+const EnvCreated = "GITSERVER_CREATED"
 
 // parse reads command into p: a built-in command (ErrBuiltin, with
 // p.Builtin set), an interactive login (ErrNoCommand), or a git command

@@ -52,6 +52,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -67,12 +68,19 @@ func Dir(dataDir string) string { return filepath.Join(dataDir, "hooks") }
 // that runs bin with config; for every other hook, one that runs only
 // the repository's own hook.
 func Script(bin, config, name string) string {
-	if name == "pre-receive" {
+	switch name {
+	case "pre-receive":
 		return "#!/bin/sh\n" +
 			"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
 			"# the repository's own hooks/pre-receive if it is executable. Rewritten\n" +
 			"# when it differs; do not edit.\n" +
 			"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook pre-receive \"$@\"\n"
+	case "post-receive":
+		return "#!/bin/sh\n" +
+			"# Written by gitserver: queues the push's webhook deliveries, then runs\n" +
+			"# the repository's own hooks/post-receive if it is executable. Rewritten\n" +
+			"# when it differs; do not edit.\n" +
+			"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook post-receive \"$@\"\n"
 	}
 	return "#!/bin/sh\n" +
 		"# Written by gitserver: runs the repository's own hook of this name if it\n" +
@@ -112,14 +120,20 @@ func Ensure(dir, bin, config string) (string, error) {
 	if err := checkMode(only, true); err != nil {
 		return "", err
 	}
-	if err := ensureScript(filepath.Join(only, "pre-receive"), Script(bin, config, "pre-receive")); err != nil {
-		return "", err
+	for _, name := range gitserverHooks {
+		if err := ensureScript(filepath.Join(only, name), Script(bin, config, name)); err != nil {
+			return "", err
+		}
 	}
 	return dir, nil
 }
 
-// checkOnly is the directory, inside the hooks directory, that holds the
-// pre-receive script alone (see For).
+// gitserverHooks are the hooks that run gitserver itself: in both
+// directories.
+var gitserverHooks = []string{"pre-receive", "post-receive"}
+
+// checkOnly is the directory, inside the hooks directory, that holds
+// gitserver's own hook scripts alone (see For).
 const checkOnly = "pre-receive-only"
 
 // For returns the hooks directory for a push to the repository at repo:
@@ -131,7 +145,7 @@ const checkOnly = "pre-receive-only"
 // push; an error other than "does not exist" counts as a hook.
 func For(dir, repo string) string {
 	for _, name := range Names {
-		if name == "pre-receive" {
+		if slices.Contains(gitserverHooks, name) {
 			continue // in both directories
 		}
 		if _, err := os.Lstat(filepath.Join(repo, "hooks", name)); !errors.Is(err, fs.ErrNotExist) {
@@ -195,7 +209,7 @@ func Check(dir string) error {
 		return err
 	}
 	only := filepath.Join(dir, checkOnly)
-	for _, p := range append(paths(dir, Names), only, filepath.Join(only, "pre-receive")) {
+	for _, p := range append(append(paths(dir, Names), only), paths(only, gitserverHooks)...) {
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -34,10 +34,11 @@ func TestEnsureWritesAndRewrites(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sh -n %s: %v %s", name, err, out)
 		}
-		// Only pre-receive starts gitserver.
+		// Only pre-receive and post-receive start gitserver.
 		body, _ := os.ReadFile(filepath.Join(dir, name))
-		if got := strings.Contains(string(body), "gitserver'"); got != (name == "pre-receive") {
-			t.Errorf("%s names the binary: %v, want %v:\n%s", name, got, name == "pre-receive", body)
+		want := name == "pre-receive" || name == "post-receive"
+		if got := strings.Contains(string(body), "gitserver'"); got != want {
+			t.Errorf("%s names the binary: %v, want %v:\n%s", name, got, want, body)
 		}
 	}
 }
@@ -207,7 +208,9 @@ func TestScriptsInPush(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "ran")
-	for _, name := range []string{"update", "post-receive", "post-update", "reference-transaction"} {
+	// (post-receive is gitserver's own, which runs the repository's:
+	// see the webhook tests.)
+	for _, name := range []string{"update", "post-update", "reference-transaction"} {
 		r.writeHook(name, "#!/bin/sh\n{ echo \""+name+" $*\"; cat; } >> "+out+"\n")
 	}
 	old := r.git(r.work, "rev-parse", "HEAD")
@@ -220,7 +223,6 @@ func TestScriptsInPush(t *testing.T) {
 	line := old + " " + next + " refs/heads/main"
 	for _, want := range []string{
 		"update refs/heads/main " + old + " " + next + "\n",
-		"post-receive \n" + line + "\n",
 		"post-update refs/heads/main\n",
 		"reference-transaction prepared\n" + line + "\n",
 		"reference-transaction committed\n" + line + "\n",
@@ -247,8 +249,8 @@ func TestFor(t *testing.T) {
 	}
 	only := filepath.Join(dir, checkOnly)
 	entries, err := os.ReadDir(only)
-	if err != nil || len(entries) != 1 || entries[0].Name() != "pre-receive" {
-		t.Fatalf("%s holds %v, %v; want pre-receive alone", only, entries, err)
+	if err != nil || len(entries) != 2 || entries[0].Name() != "post-receive" || entries[1].Name() != "pre-receive" {
+		t.Fatalf("%s holds %v, %v; want post-receive and pre-receive alone", only, entries, err)
 	}
 	r := newRepo(t) // git init: sample hooks only
 	r.writeHook("pre-receive", "#!/bin/sh\nexit 0\n")
@@ -258,10 +260,13 @@ func TestFor(t *testing.T) {
 	r.srv("config", "core.hooksPath", For(dir, r.dir))
 	r.commit("second")
 	r.git(r.work, "push", "-q", r.dir, "main")
-	if got, err := os.ReadFile(mark); err != nil || string(got) != "--config /c hook pre-receive\n" {
+	if got, err := os.ReadFile(mark); err != nil || string(got) != "--config /c hook pre-receive\n--config /c hook post-receive\n" {
 		t.Fatalf("the check ran as %q, %v", got, err)
 	}
 	for _, name := range Names[1:] {
+		if name == "post-receive" {
+			continue // gitserver's own, in both directories
+		}
 		for _, create := range []func(p string) error{
 			func(p string) error { return os.WriteFile(p, nil, 0o644) }, // not even executable
 			func(p string) error { return os.Symlink("nothere", p) },

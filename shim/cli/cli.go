@@ -34,6 +34,8 @@ type CLI struct {
 	Keys           KeysCmd           `cmd:"" help:"Manage the SSH keys in the key store."`
 	DeployKeys     DeployKeysCmd     `cmd:"" name:"deploy-keys" help:"Manage deploy keys: keys that are no user's, reaching only the repositories they are bound to."`
 	Repos          ReposCmd          `cmd:"" help:"Create and list repositories."`
+	Hooks          HooksCmd          `cmd:"" name:"hooks" help:"Webhook deliveries: list those waiting or failed, redeliver one."`
+	Deliver        DeliverCmd        `cmd:"" help:"Send the webhook deliveries pushes queue, until SIGTERM (behind sshd, as a systemd service; serve runs it itself)."`
 	Maintain       MaintainCmd       `cmd:"" help:"Keep repositories fast: pack loose objects, roll packs up, commit-graph, a weekly full gc; decided from what each holds."`
 	ReadOnly       ReadOnlyCmd       `cmd:"" name:"read-only" help:"Switch this host's read-only mode (pushes refused with a message), for migrations and backups."`
 	LFS            LFSCmd            `cmd:"" name:"lfs" help:"Git LFS: remove objects no ref reaches (gc)."`

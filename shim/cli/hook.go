@@ -39,6 +39,9 @@ func (c *HookCmd) Run(cli *CLI, e *env) error {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		code = 1
 	} else {
+		if c.Name == "post-receive" {
+			queueWebhooks(e.ctx, a, p.Log, p.Stdin, e.getenv)
+		}
 		code = p.Chain(c.Name, c.Args)
 	}
 	if code != 0 {

@@ -313,6 +313,7 @@ func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listen
 	mctx, stopMaintain := context.WithCancel(e.ctx)
 	defer stopMaintain()
 	go maintainLoop(mctx, log, path, time.Duration(a.Cfg.Maintain.Interval))
+	go deliverLoop(mctx, log, path)
 	for {
 		select {
 		case err := <-errc:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,5 +44,33 @@ func maintainLoop(ctx context.Context, log hclog.Logger, config string, interval
 			continue
 		}
 		log.Debug("scheduled maintenance done", "duration", time.Since(start), "output", text)
+	}
+}
+
+// deliverLoop runs gitserver-deliver as serve's child until ctx ends,
+// starting it again if it stops. Without the helper installed, webhook
+// deliveries wait in the queue, and the log says why once.
+func deliverLoop(ctx context.Context, log hclog.Logger, config string) {
+	helper, err := findDeliver()
+	if err != nil {
+		log.Warn("webhook deliveries are not sent from this serve: "+deliverHint, "error", err)
+		return
+	}
+	argv := deliverArgv(helper, config)
+	for ctx.Err() == nil {
+		cmd := exec.CommandContext(ctx, helper, argv[1:]...)
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.WaitDelay = 10 * time.Second
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("webhook worker stopped; starting it again", "error", err, "output", strings.TrimSpace(out.String()))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 }

@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitserver/gitserver/internal/sshdtest"
+	"github.com/gitserver/gitserver/internal/webhook"
+)
+
+// receiver is a webhook endpoint on loopback that records what it gets,
+// answering with the statuses in plan first, then 200.
+type receiver struct {
+	mu    sync.Mutex
+	got   []received
+	plan  []int
+	hang  bool
+	srv   *http.Server
+	url   string
+	calls int
+}
+
+type received struct {
+	id, sig, event string
+	body           []byte
+}
+
+func newReceiver(t *testing.T, plan ...int) *receiver {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{plan: plan, url: "http://" + l.Addr().String() + "/hook"}
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.calls++
+		hang := r.hang
+		code := 200
+		if len(r.plan) > 0 {
+			code, r.plan = r.plan[0], r.plan[1:]
+		}
+		if code == 200 && !hang {
+			r.got = append(r.got, received{req.Header.Get("X-Gitserver-Delivery"), req.Header.Get("X-Gitserver-Signature-256"), req.Header.Get("X-Gitserver-Event"), body})
+		}
+		r.mu.Unlock()
+		if hang {
+			<-req.Context().Done()
+			return
+		}
+		w.WriteHeader(code)
+	})}
+	go r.srv.Serve(l)
+	t.Cleanup(func() { r.srv.Close() })
+	return r
+}
+
+func (r *receiver) deliveries() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+// waitFor polls cond until it holds or a deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const webhookSecret = "s3cret-for-tests-only"
+
+// TestWebhooks pushes through sshd with a delivery worker ('gitserver
+// deliver') beside: one push of three refs is one signed delivery;
+// a receiver failing twice gets it on the third try; a receiver that
+// never answers does not slow the push; a worker killed mid-queue and
+// started again delivers everything at least once, with ids to dedupe;
+// a metadata address is refused.
+func TestWebhooks(t *testing.T) {
+	s := newServer(t)
+	secret := filepath.Join(s.dir, "hook.secret")
+	writeFile(t, secret, webhookSecret+"\n")
+	ok, flaky, hung := newReceiver(t), newReceiver(t, 500, 500), newReceiver(t)
+	hung.hang = true
+	pol := lfsPolicy
+	for _, w := range []struct{ url, repos string }{{ok.url, "team/app"}, {flaky.url, "team/flaky"}, {hung.url, "team/hung"}, {"http://169.254.169.254/latest", "team/meta"}} {
+		pol += fmt.Sprintf("\n[[webhook]]\nurl = %q\nsecret_file = %q\nrepos = [%q]\nevents = [\"push\", \"tag\"]\nallow_private = true\ntimeout = \"2s\"\n", w.url, secret, w.repos)
+	}
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), pol)
+	alice := s.newClient("alice", true)
+	for _, r := range []string{"team/app", "team/flaky", "team/hung", "team/meta"} {
+		s.admin("", "repos", "create", r)
+	}
+	bin := sshdtest.InstallBinary(t, buildBinary(t), "gitserver", "gitserver-deliver")
+	worker := startWorker(t, bin, s.cfg)
+
+	aw := filepath.Join(alice.home, "app")
+	alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", aw)
+	writeFile(t, filepath.Join(aw, "a"), "a\n")
+	alice.mustGit(aw, "add", "a")
+	alice.mustGit(aw, "commit", "-q", "-m", "first")
+	alice.mustGit(aw, "tag", "v1")
+	alice.mustGit(aw, "push", "-q", "origin", "HEAD:main", "HEAD:dev", "v1")
+	waitFor(t, "the delivery of the three-ref push", func() bool { return len(ok.deliveries()) == 1 })
+	d := ok.deliveries()[0]
+	if d.sig != webhook.Sign([]byte(webhookSecret), d.body) {
+		t.Fatalf("bad signature %q", d.sig)
+	}
+	var body webhook.Body
+	if err := json.Unmarshal(d.body, &body); err != nil || len(body.Refs) != 3 || body.Pusher.User != "alice" || body.Repository != "team/app" || d.event != "push,tag" {
+		t.Fatalf("delivery: %v %s (event %q)", err, d.body, d.event)
+	}
+	for _, r := range body.Refs {
+		if r.Kind != "create" || (r.Ref != "refs/tags/v1" && len(r.Commits) != 1) {
+			t.Errorf("ref change %+v", r)
+		}
+	}
+
+	for _, repo := range []string{"team/flaky", "team/meta"} {
+		alice.mustGit(aw, "push", "-q", "root@gitsrv:"+repo+".git", "HEAD:main")
+	}
+	start := time.Now()
+	alice.mustGit(aw, "push", "-q", "root@gitsrv:team/hung.git", "HEAD:main")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a push to a repository whose receiver hangs took %v", took)
+	}
+	waitFor(t, "the third try to the flaky receiver", func() bool { return len(flaky.deliveries()) == 1 })
+	flaky.mu.Lock()
+	calls := flaky.calls
+	flaky.mu.Unlock()
+	if calls != 3 {
+		t.Errorf("the flaky receiver was called %d times, want 3", calls)
+	}
+	waitFor(t, "the metadata delivery to fail for good", func() bool {
+		out := s.admin("", "hooks", "deliveries", "--failed")
+		return strings.Contains(out, "169.254.169.254") && strings.Contains(out, "not allowed")
+	})
+
+	// Kill -9 the worker with deliveries queued, start it again.
+	syscall.Kill(-worker.Process.Pid, syscall.SIGKILL)
+	worker.Wait()
+	for i := range 5 {
+		writeFile(t, filepath.Join(aw, fmt.Sprint("k", i)), "k\n")
+		alice.mustGit(aw, "add", ".")
+		alice.mustGit(aw, "commit", "-q", "-m", fmt.Sprint("k", i))
+		alice.mustGit(aw, "push", "-q", "origin", "HEAD:main")
+	}
+	if out := s.admin("", "hooks", "deliveries"); strings.Count(out, ok.url) < 5 {
+		t.Fatalf("%d deliveries waiting for the app receiver, want 5 or more:\n%s", strings.Count(out, ok.url), out)
+	}
+	startWorker(t, bin, s.cfg)
+	waitFor(t, "the queued deliveries after the restart", func() bool {
+		ids := map[string]bool{}
+		for _, d := range ok.deliveries() {
+			ids[d.id] = true
+		}
+		return len(ids) == 6
+	})
+}
+
+// startWorker runs 'gitserver deliver' as installed (bin, with
+// gitserver-deliver beside it); it is killed when the test ends.
+func startWorker(t *testing.T, bin, cfg string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "--config", cfg, "deliver", "--first-retry", "200ms")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	return cmd
+}
