@@ -225,7 +225,11 @@ func (s *Session) need(req request, op string) (bool, error) {
 	if s.Op == op {
 		return true, nil
 	}
-	return false, s.refuse(req.body, statusForbidden, fmt.Sprintf("%s needs an %s session", commandName(req.cmd), op))
+	article := "a"
+	if op == Upload {
+		article = "an"
+	}
+	return false, s.refuse(req.body, statusForbidden, fmt.Sprintf("%s needs %s %s session", commandName(req.cmd), article, op))
 }
 
 func commandName(cmd string) string {

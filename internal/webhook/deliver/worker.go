@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/gitserver/gitserver/internal/webhook"
@@ -20,11 +21,17 @@ type Worker struct {
 	Now              func() time.Time
 }
 
-// Run delivers until ctx ends: each due delivery is sent once per turn;
-// a success removes it, a failure schedules the next try, and one still
-// failing a day after its push is kept as failed. A delivery is removed
-// only after its receiver answered 2xx, so a worker killed in between
-// sends it again (at least once; the id lets receivers dedupe).
+// maxInFlight bounds the deliveries sent at once.
+const maxInFlight = 16
+
+// Run delivers until ctx ends. Each turn starts the due deliveries that
+// are not in flight, at most one per URL at a time (in order, for each
+// receiver) and maxInFlight in all, so that a receiver that hangs holds
+// up only its own deliveries. A success removes a delivery, a failure
+// schedules the next try, and one still failing a day after its push is
+// kept as failed. A delivery is removed only after its receiver answered
+// 2xx, so a worker killed in between sends it again (at least once; the
+// id lets receivers dedupe).
 func (w *Worker) Run(ctx context.Context) error {
 	if w.Poll <= 0 {
 		w.Poll = time.Second
@@ -35,51 +42,71 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.Now == nil {
 		w.Now = time.Now
 	}
-	t := time.NewTicker(w.Poll)
-	defer t.Stop()
+	var (
+		mu     sync.Mutex
+		busy   = map[string]bool{} // URLs with a delivery in flight
+		wg     sync.WaitGroup
+		poll   = time.NewTicker(w.Poll)
+		queued = 0
+	)
+	defer poll.Stop()
+	defer wg.Wait()
 	for {
-		if err := w.turn(ctx); err != nil {
+		due, err := w.Queue.Due(w.Now(), 1000)
+		if err != nil {
 			w.Log.Error("webhook queue unreadable", "error", err)
+		}
+		for _, d := range due {
+			mu.Lock()
+			start := !busy[d.URL] && queued < maxInFlight
+			if start {
+				busy[d.URL] = true
+				queued++
+			}
+			mu.Unlock()
+			if !start {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.attempt(ctx, d); err != nil {
+					w.Log.Error("webhook queue unwritable", "error", err)
+				}
+				mu.Lock()
+				delete(busy, d.URL)
+				queued--
+				mu.Unlock()
+			}()
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-poll.C:
 		}
 	}
 }
 
-// turn sends what is due now.
-func (w *Worker) turn(ctx context.Context) error {
-	due, err := w.Queue.Due(w.Now(), 100)
-	if err != nil {
-		return err
+// attempt sends d once and records the outcome.
+func (w *Worker) attempt(ctx context.Context, d webhook.Delivery) error {
+	err := send(ctx, d, w.Now())
+	if ctx.Err() != nil {
+		return nil // stopping: it stays pending, as it was
 	}
-	for _, d := range due {
-		if ctx.Err() != nil {
-			return nil
-		}
-		err := send(ctx, d, w.Now())
-		d.Attempts++
-		log := w.Log.With("delivery", d.ID, "url", d.URL, "repo", d.Repo, "event", d.Event, "attempt", d.Attempts)
-		var settleErr error
-		switch {
-		case err == nil:
-			log.Info("webhook delivered")
-			settleErr = w.Queue.Settle(d, true, false)
-		case errors.Is(err, ErrForbiddenAddress), w.Now().Sub(d.Created) >= webhook.GiveUp:
-			d.LastError = errText(err)
-			log.Error("webhook delivery failed for good; 'gitserver hooks redeliver "+d.ID+"' tries again", "error", d.LastError)
-			settleErr = w.Queue.Settle(d, false, true)
-		default:
-			d.LastError = errText(err)
-			d.NextAt = w.Now().Add(backoff(d.Attempts, w.FirstRetry))
-			log.Warn("webhook delivery failed; will retry", "error", d.LastError, "next", d.NextAt)
-			settleErr = w.Queue.Settle(d, false, false)
-		}
-		if settleErr != nil {
-			return settleErr
-		}
+	d.Attempts++
+	log := w.Log.With("delivery", d.ID, "url", d.URL, "repo", d.Repo, "event", d.Event, "attempt", d.Attempts)
+	switch {
+	case err == nil:
+		log.Info("webhook delivered")
+		return w.Queue.Settle(d, true, false)
+	case errors.Is(err, ErrForbiddenAddress), w.Now().Sub(d.Created) >= webhook.GiveUp:
+		d.LastError = errText(err)
+		log.Error("webhook delivery failed for good; 'gitserver hooks redeliver "+d.ID+"' tries again", "error", d.LastError)
+		return w.Queue.Settle(d, false, true)
+	default:
+		d.LastError = errText(err)
+		d.NextAt = w.Now().Add(backoff(d.Attempts, w.FirstRetry))
+		log.Warn("webhook delivery failed; will retry", "error", d.LastError, "next", d.NextAt)
+		return w.Queue.Settle(d, false, false)
 	}
-	return nil
 }
