@@ -122,9 +122,7 @@ func runTask(ctx context.Context, dir string, t Task, o Options) error {
 	for _, args := range argv(t) {
 		cmd := exec.CommandContext(ctx, o.Git, append([]string{"--git-dir=" + dir}, args...)...)
 		cmd.Env = o.Env
-		if o.uid >= 0 && o.gid >= 0 {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(o.uid), Gid: uint32(o.gid)}}
-		}
+		cmd.SysProcAttr = procAttr(o.uid, o.gid)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -185,18 +183,4 @@ func LockHost(path string, wait bool, uid, gid int) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
-}
-
-// Lower makes this process (and the git it starts) nice 10 and idle
-// for I/O, so that maintenance yields to serving.
-func Lower() error {
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, 10); err != nil {
-		return err
-	}
-	const ioprioWhoProcess, ioprioClassIdle, ioprioClassShift = 1, 3, 13
-	_, _, errno := syscall.Syscall(syscall.SYS_IOPRIO_SET, ioprioWhoProcess, 0, ioprioClassIdle<<ioprioClassShift)
-	if errno != 0 {
-		return errno
-	}
-	return nil
 }

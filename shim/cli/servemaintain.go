@@ -35,6 +35,7 @@ func maintainLoop(ctx context.Context, log hclog.Logger, config string, interval
 		}
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, self, "--config", config, "maintain", "--all")
+		cmd.SysProcAttr = childAttr()
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
@@ -59,6 +60,7 @@ func deliverLoop(ctx context.Context, log hclog.Logger, config string) {
 	argv := deliverArgv(helper, config)
 	for ctx.Err() == nil {
 		cmd := exec.CommandContext(ctx, helper, argv[1:]...)
+		cmd.SysProcAttr = childAttr()
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		cmd.WaitDelay = 10 * time.Second
 		var out bytes.Buffer
