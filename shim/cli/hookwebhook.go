@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gitserver/gitserver/internal/builtin"
+	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/webhook"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/shim"
@@ -21,16 +21,10 @@ const QueueFile = "webhooks.db"
 // policy's webhook deliveries and appends them to the queue. It never
 // fails the push (which has happened): what goes wrong is logged.
 func queueWebhooks(ctx context.Context, a *app, log hclog.Logger, stdin []byte, getenv func(string) string) {
-	d, err := a.Driver()
-	if err != nil {
-		log.Error("webhooks: driver", "error", err)
-		return
+	if a.Cfg.Driver != "file" {
+		return // webhooks live in the file driver's policy
 	}
-	b, ok := d.(builtin.Backend)
-	if !ok {
-		return
-	}
-	pol, err := b.Policy()
+	pol, err := filedriver.LoadPolicy(a.Cfg.Policy)
 	if err != nil {
 		log.Error("webhooks: policy unreadable; no deliveries queued for this push", "error", err)
 		return
