@@ -5,13 +5,20 @@
 // with its build id, which it checks:
 //
 //	gitserver deliver   → gitserver-deliver --build-id=ID --config FILE
-//	gitserver serve     → the same, as its child, while [[webhook]]s may exist
+//	gitserver serve     → the same, as its child, with --events-fd=3 when
+//	                      metrics_listen is set
+//
+// With metrics_listen set it also serves the Prometheus endpoint
+// (package internal/metrics): under serve, of serve's connections and
+// requests, which serve writes on the pipe at --events-fd; always, of the
+// webhook queue and deliveries.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,7 +26,10 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/hashicorp/go-hclog"
 
+	"github.com/gitserver/gitserver/internal/metrics"
+	"github.com/gitserver/gitserver/internal/metrics/event"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/internal/version"
 	"github.com/gitserver/gitserver/internal/webhook"
@@ -36,6 +46,7 @@ type cli struct {
 	Config     string        `required:"" type:"path" help:"Config file." placeholder:"FILE"`
 	Poll       time.Duration `default:"1s" help:"Read the queue this often."`
 	FirstRetry time.Duration `name:"first-retry" default:"10s" help:"Wait after a first failed attempt; doubles each time up to an hour."`
+	EventsFD   int           `name:"events-fd" help:"Read serve's metrics events from this file descriptor (serve passes 3); its end stops the helper." placeholder:"FD"`
 }
 
 func main() {
@@ -74,10 +85,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := a.Log.Named("deliver")
 	log.Info("delivering webhooks", "queue", filepath.Join(a.Cfg.DataDir, queueFile))
 	w := &deliver.Worker{Queue: &webhook.Queue{Path: filepath.Join(a.Cfg.DataDir, queueFile)}, Log: log, Poll: c.Poll, FirstRetry: c.FirstRetry}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.Cfg.MetricsListen != "" {
+		m := metrics.New(c.EventsFD > 0, a.Cfg.MetricsRepoLabels)
+		l, err := net.Listen("tcp", a.Cfg.MetricsListen)
+		if err != nil {
+			log.Error("cannot serve metrics", "metrics_listen", a.Cfg.MetricsListen, "error", err)
+			fmt.Fprintf(stderr, "%s: metrics_listen: %v\n", name, err)
+			return 1
+		}
+		log.Info("serving metrics", "address", l.Addr().String(), "paths", "/metrics /health /ready")
+		go func() {
+			if err := m.Serve(ctx, l); err != nil {
+				log.Error("metrics endpoint failed", "error", err)
+				cancel()
+			}
+		}()
+		w.Observe = m
+		if c.EventsFD > 0 {
+			go readEvents(ctx, cancel, log, os.NewFile(uintptr(c.EventsFD), "events"), m.Apply)
+		}
+	}
 	if err := w.Run(ctx); err != nil {
 		log.Error("stopped", "error", err)
 		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// readEvents applies serve's events until the pipe ends (serve stops, or
+// starts another helper), then stops this one.
+func readEvents(ctx context.Context, stop func(), log hclog.Logger, f *os.File, apply func(event.Event)) {
+	defer stop()
+	defer f.Close()
+	if err := event.Read(f, apply); err != nil && ctx.Err() == nil {
+		log.Error("serve's metrics events unreadable; stopping", "error", err)
+		return
+	}
+	log.Debug("serve's metrics events ended")
 }

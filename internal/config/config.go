@@ -51,6 +51,14 @@ type Config struct {
 	LFS LFS `toml:"lfs"`
 	// Maintain configures serve's scheduled maintenance.
 	Maintain Maintain `toml:"maintain"`
+	// MetricsListen is the address of the Prometheus endpoint (/metrics,
+	// /health, /ready) of serve and of the webhook delivery worker, e.g.
+	// "127.0.0.1:9464"; "" means none. The gitserver-deliver helper
+	// serves it.
+	MetricsListen string `toml:"metrics_listen"`
+	// MetricsRepoLabels adds per-repository request series (a repo
+	// label). Off by default: every repository then costs series.
+	MetricsRepoLabels bool `toml:"metrics_repo_labels"`
 	// Drivers holds each driver's own table, [drivers.NAME] (a driver
 	// named in Driver cannot also be a table there, in TOML). This
 	// package does not know their keys: a driver decodes its table

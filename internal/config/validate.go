@@ -52,5 +52,8 @@ func (c *Config) Validate() error {
 	if err := c.Maintain.validate(); err != nil {
 		return err
 	}
+	if c.MetricsListen != "" && !hostPort(c.MetricsListen) {
+		return fmt.Errorf("metrics_listen %q: want host:port, e.g. \"127.0.0.1:9464\"", c.MetricsListen)
+	}
 	return c.Listen.validate()
 }

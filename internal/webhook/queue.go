@@ -170,13 +170,18 @@ func (q *Queue) List(failed bool) ([]Delivery, error) {
 // Due returns up to n pending deliveries whose time has come.
 func (q *Queue) Due(now time.Time, n int) ([]Delivery, error) {
 	all, err := q.List(false)
+	return DueOf(all, now, n), err
+}
+
+// DueOf is up to n of pending whose time has come, in order.
+func DueOf(pending []Delivery, now time.Time, n int) []Delivery {
 	var out []Delivery
-	for _, d := range all {
+	for _, d := range pending {
 		if !d.NextAt.After(now) && len(out) < n {
 			out = append(out, d)
 		}
 	}
-	return out, err
+	return out
 }
 
 // Settle records the outcome of a delivery: done (removed), rescheduled,

@@ -19,7 +19,23 @@ type Worker struct {
 	// webhook.FirstRetry.
 	Poll, FirstRetry time.Duration
 	Now              func() time.Time
+	// Observe, if set, is told of each read of the queue and of each
+	// attempt's result, for metrics.
+	Observe Observer
 }
+
+// Observer is what Worker tells of its work.
+type Observer interface {
+	// Queue: the queue held pending deliveries, or could not be read.
+	Queue(pending int, err error)
+	// Delivered: an attempt's result, "ok", "retry" or "failed" (for good).
+	Delivered(result string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Queue(int, error) {}
+func (nopObserver) Delivered(string) {}
 
 // maxInFlight bounds the deliveries sent at once.
 const maxInFlight = 16
@@ -42,6 +58,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.Now == nil {
 		w.Now = time.Now
 	}
+	if w.Observe == nil {
+		w.Observe = nopObserver{}
+	}
 	var (
 		mu     sync.Mutex
 		busy   = map[string]bool{} // URLs with a delivery in flight
@@ -52,10 +71,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer poll.Stop()
 	defer wg.Wait()
 	for {
-		due, err := w.Queue.Due(w.Now(), 1000)
+		pending, err := w.Queue.List(false)
+		w.Observe.Queue(len(pending), err)
 		if err != nil {
 			w.Log.Error("webhook queue unreadable", "error", err)
 		}
+		due := webhook.DueOf(pending, w.Now(), 1000)
 		for _, d := range due {
 			mu.Lock()
 			start := !busy[d.URL] && queued < maxInFlight
@@ -98,15 +119,18 @@ func (w *Worker) attempt(ctx context.Context, d webhook.Delivery) error {
 	switch {
 	case err == nil:
 		log.Info("webhook delivered")
+		w.Observe.Delivered("ok")
 		return w.Queue.Settle(d, true, false)
 	case errors.Is(err, ErrForbiddenAddress), w.Now().Sub(d.Created) >= webhook.GiveUp:
 		d.LastError = errText(err)
 		log.Error("webhook delivery failed for good; 'gitserver hooks redeliver "+d.ID+"' tries again", "error", d.LastError)
+		w.Observe.Delivered("failed")
 		return w.Queue.Settle(d, false, true)
 	default:
 		d.LastError = errText(err)
 		d.NextAt = w.Now().Add(backoff(d.Attempts, w.FirstRetry))
 		log.Warn("webhook delivery failed; will retry", "error", d.LastError, "next", d.NextAt)
+		w.Observe.Delivered("retry")
 		return w.Queue.Settle(d, false, false)
 	}
 }
