@@ -118,6 +118,11 @@ type Shim struct {
 	LFS *LFSConfig
 	// Log gets one "request" line per request served, and errors.
 	Log hclog.Logger
+	// Observe, when set, is told each request's Summary, for metrics.
+	// It must not block. Serve then counts the bytes on stdin and stdout,
+	// and hands git a pipe instead of an *os.File stdin (so set it under
+	// serve, not behind sshd).
+	Observe func(Summary)
 }
 
 // Plan checks req and returns how to run it, in this order: who sent it

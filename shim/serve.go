@@ -47,10 +47,27 @@ type BuiltinFunc func(ctx context.Context, c BuiltinCall) (code int, err error)
 const waitDelay = 30 * time.Second
 
 // Serve is the whole of one request: Plan, then git or the built-in
-// command on stdio, then one "request" line in the log. It returns the
-// exit status for the client. start is when the request arrived, for the
-// logged duration. A cancelled ctx sends git SIGTERM.
+// command on stdio, then one "request" line in the log, and, when
+// Observe is set, its Summary. It returns the exit status for the
+// client. start is when the request arrived, for the logged duration. A
+// cancelled ctx sends git SIGTERM.
 func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.Time) int {
+	if s.Observe == nil {
+		code, _ := s.serve(ctx, req, stdio, start)
+		return code
+	}
+	in, out := &countReader{r: stdio.Stdin}, &countWriter{w: stdio.Stdout}
+	if stdio.Stdin != nil {
+		stdio.Stdin = in
+	}
+	stdio.Stdout = out
+	code, o := s.serve(ctx, req, stdio, start)
+	o.Duration, o.BytesIn, o.BytesOut = time.Since(start), in.n.Load(), out.n.Load()
+	s.Observe(o)
+	return code
+}
+
+func (s *Shim) serve(ctx context.Context, req Request, stdio Stdio, start time.Time) (int, Summary) {
 	log := s.logger()
 	if req.Client != "" {
 		log = log.With("client", req.Client)
@@ -65,17 +82,28 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 	case errors.Is(err, ErrNoCommand):
 		log.Info("request", "command", "shell", "decision", "deny", "error", "interactive login refused", "exit", 1, "duration", time.Since(start))
 		fmt.Fprintln(stdio.Stderr, Greeting(plan.User))
-		return 1
+		return 1, Summary{Service: ServiceShell, Result: ResultDenied}
 	case errors.Is(err, ErrBuiltin):
-		return s.serveBuiltin(ctx, log, plan, req.Client, stdio, start)
+		code, err := s.serveBuiltin(ctx, log, plan, req.Client, stdio, start)
+		o := Summary{Service: ServiceBuiltin, Result: ResultOK, Repo: plan.Builtin.Repo}
+		switch {
+		case err != nil:
+			o.Result = ResultDenied // refused, or failed: the log line says which
+		case code != 0:
+			o.Result = ResultFailed
+		}
+		return code, o
 	case err != nil:
 		msg, args := Refusal(req, plan, err)
 		log.Info("request", append(args, "exit", 1, "duration", time.Since(start))...)
 		fmt.Fprintln(stdio.Stderr, msg)
-		return 1
+		return 1, refusalSummary(plan, err)
 	}
+	o := Summary{Service: plan.Verb, Repo: plan.Name}
 	if plan.Verb == LFSTransfer {
-		return s.serveLFS(ctx, log, plan, stdio, start)
+		code := s.serveLFS(ctx, log, plan, stdio, start)
+		o.Result = resultOf(code, nil, false)
+		return code, o
 	}
 	log.Debug("request started", "command", plan.Verb, "repo", plan.Name)
 	readReport := s.reportRefs(log, plan)
@@ -88,19 +116,22 @@ func (s *Shim) Serve(ctx context.Context, req Request, stdio Stdio, start time.T
 			log.Info("HEAD pointed at the first pushed branch", "repo", plan.Name, "head", head)
 		}
 	}
+	report := readReport()
 	args := []any{"command", plan.Verb, "repo", plan.Name}
-	args = append(append(args, readReport()...), "rule", plan.Rule, "exit", code, "duration", time.Since(start))
+	args = append(append(args, report...), "rule", plan.Rule, "exit", code, "duration", time.Since(start))
+	o.Result = resultOf(code, err, denied(report))
 	if err != nil {
 		fmt.Fprintln(stdio.Stderr, MsgUnavailable)
 		log.Error("request", append(args, "error", err)...)
-		return code
+		return code, o
 	}
 	log.Info("request", args...)
-	return code
+	return code, o
 }
 
-// serveBuiltin runs a vetted built-in command and logs it.
-func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, client string, stdio Stdio, start time.Time) int {
+// serveBuiltin runs a vetted built-in command and logs it; it returns
+// the exit code and, when the command refused or failed, why.
+func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, client string, stdio Stdio, start time.Time) (int, error) {
 	b := *plan.Builtin
 	code, err := 1, error(nil)
 	if s.Builtin == nil {
@@ -133,7 +164,7 @@ func (s *Shim) serveBuiltin(ctx context.Context, log hclog.Logger, plan *Plan, c
 		args = append(args, "error", err)
 	}
 	log.Info("request", append(args, "duration", time.Since(start))...)
-	return code
+	return code, err
 }
 
 // reportRefs sets a push up to report what its pre-receive check decided

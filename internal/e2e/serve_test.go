@@ -51,6 +51,7 @@ type served struct {
 	hostPub string
 	cmd     *exec.Cmd
 	out     *sshdtest.SyncBuffer
+	bin     string // the gitserver to run; "" for buildBinary's
 }
 
 // newServed writes a config (with extra lines in [listen]) and the policy;
@@ -83,7 +84,11 @@ func (s *served) start() {
 func (s *served) startArgs(cwd string, args ...string) {
 	s.t.Helper()
 	s.out = &sshdtest.SyncBuffer{}
-	s.cmd = exec.Command(buildBinary(s.t), args...)
+	bin := s.bin
+	if bin == "" {
+		bin = buildBinary(s.t)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Dir = cwd
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {

@@ -67,6 +67,7 @@ type attempt struct {
 // the key that signed (CVE-2024-45337), never from here.
 type authLog struct {
 	log      hclog.Logger
+	obs      Observer // counts each attempt logged, and the success
 	accepted *attempt // the key last accepted, if the client then signs badly
 	refused  *attempt // the last refusal, until AuthLogCallback logs it
 	sawNone  bool     // the first "none" request came
@@ -122,6 +123,7 @@ func (a *authLog) handshakeFailed(err error) {
 }
 
 func (a *authLog) write(at attempt) {
+	a.obs.Authentication(authResult(at.reason))
 	a.log.Info(authFailed, "client", at.client, "login", hclog.Quote(at.login), "method", hclog.Quote(at.method),
 		"key", hclog.Quote(at.key), "reason", hclog.Quote(at.reason))
 }

@@ -115,7 +115,7 @@ func TestAuthLogCallbacks(t *testing.T) {
 	}
 	for _, c := range cases {
 		var buf strings.Builder
-		a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf})}
+		a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf}), obs: nopObserver{}}
 		a.logAttempt(fakeMeta{}, c.method, c.err)
 		if got := authFailures(buf.String()); fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("logAttempt(%s, %v): lines %v, want %v\n%s", c.method, c.err, got, c.want, buf.String())
@@ -127,7 +127,7 @@ func TestAuthLogCallbacks(t *testing.T) {
 // attempt; another one is.
 func TestAuthLogNone(t *testing.T) {
 	var buf strings.Builder
-	a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf})}
+	a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf}), obs: nopObserver{}}
 	for range 3 {
 		a.logAttempt(fakeMeta{}, "none", ssh.ErrNoAuth)
 	}
@@ -146,7 +146,7 @@ func TestAuthLogClientGone(t *testing.T) {
 		&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")},
 	} {
 		var buf strings.Builder
-		a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf})}
+		a := &authLog{log: hclog.New(&hclog.LoggerOptions{Output: &buf}), obs: nopObserver{}}
 		a.accepted = &attempt{"127.0.0.1:1", "git", "publickey", "SHA256:" + strings.Repeat("A", 43), reasonSignature}
 		a.handshakeFailed(err)
 		if buf.Len() != 0 {

@@ -72,6 +72,9 @@ type Setup struct {
 	Shim     *shim.Shim // its Driver also authenticates keys
 	HostKeys []HostKey  // at least one
 	Limits   Limits
+	// Observer, if set, is told of connections, authentications and
+	// key lookups, for metrics.
+	Observer Observer
 	// Close, if set, runs once no connection uses this setup any more:
 	// after Reload replaced it, or Shutdown, and the last connection that
 	// started with it has ended. It closes what the setup owns (a driver
@@ -134,7 +137,7 @@ func newGeneration(s *Setup, log hclog.Logger) (*generation, error) {
 		Config:                    Algorithms,
 		PublicKeyAuthAlgorithms:   PublicKeyAlgorithms,
 		MaxAuthTries:              s.Limits.MaxAuthTries,
-		PublicKeyCallback:         publicKeyCallback(s.SSHUser, s.Shim.Driver, log),
+		PublicKeyCallback:         publicKeyCallback(s.SSHUser, s.Shim.Driver, log, observerOf(s)),
 		VerifiedPublicKeyCallback: verifiedPublicKey,
 		ServerVersion:             ServerVersion,
 	}
@@ -151,7 +154,7 @@ func newGeneration(s *Setup, log hclog.Logger) (*generation, error) {
 // writes nothing but its result (CVE-2024-45337): the identity travels in
 // the returned Permissions, which x/crypto keeps only for the key that
 // signed. A refusal is an *authError, for the log line fail2ban reads.
-func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
+func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger, obs Observer) func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
 	return func(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 		fp := ssh.FingerprintSHA256(key)
 		if conn.User() != sshUser {
@@ -166,7 +169,9 @@ func publicKeyCallback(sshUser string, d shim.Driver, log hclog.Logger) func(ssh
 		defer cancel()
 		// shim.Authenticate also refuses a username that is not valid,
 		// as authorized-keys does behind sshd.
+		start := time.Now()
 		user, err := shim.Authenticate(ctx, d, shim.Credentials{LoginUser: conn.User(), KeyType: k.Type, Key: k.Blob, Fingerprint: k.Fingerprint})
+		obs.KeyLookup(time.Since(start))
 		if errors.Is(err, shim.ErrUnknownKey) {
 			return nil, &authError{k.Fingerprint, reasonUnknownKey, nil}
 		}

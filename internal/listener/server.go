@@ -43,7 +43,8 @@ type Server struct {
 type conn struct {
 	srv    *Server
 	raw    net.Conn
-	limits Limits // of the generation the connection authenticated with
+	limits Limits   // of the generation the connection authenticated with
+	obs    Observer // of that generation too
 	log    hclog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -143,6 +144,7 @@ func (s *Server) handle(raw net.Conn) {
 	if sc == nil {
 		return
 	}
+	defer c.obs.Closed(ConnOK)
 	defer s.untrack(c)
 	defer sc.Close()
 	defer c.cancel()
@@ -169,29 +171,36 @@ func (s *Server) handshake(raw net.Conn) (*ssh.ServerConn, <-chan ssh.NewChannel
 	}
 	defer g.release()
 	lim := g.setup.Limits
+	obs := observerOf(g.setup)
+	obs.Opened()
 	client := raw.RemoteAddr().String()
 	t := s.limiter.acquire(sourceOf(raw.RemoteAddr()), func() { raw.Close() }, lim.LoginGraceTime)
 	if t == nil {
 		s.log.Debug("connection refused: too many unauthenticated connections from this source", "client", client)
 		raw.Close()
+		obs.Closed(ConnRefused)
 		return nil, nil, nil, nil
 	}
 	defer t.release()
 	ctx, cancel := context.WithCancel(s.ctx)
-	c := &conn{srv: s, raw: raw, limits: lim, ctx: ctx, cancel: cancel, log: s.log.With("client", client)}
+	c := &conn{srv: s, raw: raw, limits: lim, obs: obs, ctx: ctx, cancel: cancel, log: s.log.With("client", client)}
 	if !s.track(c) {
 		cancel()
 		raw.Close()
+		obs.Closed(ConnRefused)
 		return nil, nil, nil, nil
 	}
 	_ = raw.SetDeadline(start.Add(lim.LoginGraceTime))
-	auth := &authLog{log: s.log}
+	auth := &authLog{log: s.log, obs: obs}
 	sc, chans, reqs, err := ssh.NewServerConn(raw, auth.config(g.ssh))
 	if err != nil {
 		auth.handshakeFailed(err)
 	}
 	if err == nil {
 		err = c.identify(sc)
+	}
+	if err == nil {
+		obs.Authentication(AuthOK)
 	}
 	if err == nil {
 		err = raw.SetDeadline(time.Time{})
@@ -204,6 +213,7 @@ func (s *Server) handshake(raw net.Conn) (*ssh.ServerConn, <-chan ssh.NewChannel
 		raw.Close()
 		s.untrack(c)
 		cancel()
+		obs.Closed(ConnFailed)
 		return nil, nil, nil, nil
 	}
 	c.log = c.log.With("user", c.user, "key", c.key)

@@ -62,13 +62,19 @@ func startServer(t *testing.T, d shim.Driver, lim Limits) (string, *Server) {
 // startServerLog is startServer that also returns the server's log.
 func startServerLog(t *testing.T, d shim.Driver, lim Limits) (string, *Server, *logBuffer) {
 	t.Helper()
+	return startObserved(t, d, lim, nil)
+}
+
+// startObserved is startServerLog with an Observer.
+func startObserved(t *testing.T, d shim.Driver, lim Limits, obs Observer) (string, *Server, *logBuffer) {
+	t.Helper()
 	hks, err := LoadHostKeys([]string{filepath.Join(t.TempDir(), "hostkey")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logBuf := &logBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logBuf, Level: hclog.Debug})
-	s, err := New(log, &Setup{SSHUser: "git", Shim: &shim.Shim{Driver: d, Root: t.TempDir(), Git: "/usr/bin/git", Home: t.TempDir()}, HostKeys: hks, Limits: lim})
+	s, err := New(log, &Setup{SSHUser: "git", Shim: &shim.Shim{Driver: d, Root: t.TempDir(), Git: "/usr/bin/git", Home: t.TempDir()}, HostKeys: hks, Limits: lim, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,7 @@ func TestOfferedKeyIsNotIdentity(t *testing.T) {
 		t.Fatalf("mallory greeted as: %q", g)
 	}
 
-	cb := publicKeyCallback("git", d, hclog.NewNullLogger())
+	cb := publicKeyCallback("git", d, hclog.NewNullLogger(), nopObserver{})
 	meta := fakeMeta{}
 	pv, err := cb(meta, victim.PublicKey())
 	if err != nil || pv.Extensions[ExtUser] != "admin" {

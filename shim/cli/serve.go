@@ -18,6 +18,7 @@ import (
 	"github.com/gitserver/gitserver/internal/config"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/listener"
+	"github.com/gitserver/gitserver/internal/metrics/event"
 	"github.com/gitserver/gitserver/internal/setup"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
@@ -33,6 +34,7 @@ type ServeCmd struct {
 	Listen   string `help:"Address to listen on, instead of listen.address (e.g. 127.0.0.1:2222)." placeholder:"HOST:PORT"`
 
 	trust *proxyTrust // listen.proxy_protocol_from, when set
+	sink  *event.Sink // metrics events for gitserver-deliver, when metrics_listen is set
 }
 
 // adminUser and helloRepo are what the embedded default sets up.
@@ -92,6 +94,12 @@ func (c *ServeCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	log := a.Log.Named("serve")
+	if a.Cfg.MetricsListen != "" {
+		if _, err := findDeliver(); err != nil {
+			return fmt.Errorf("metrics_listen is set, and %s serves the metrics: %w\nhint: %s", DeliverHelper, err, deliverHint)
+		}
+		c.sink = event.NewSink(sinkBuffer)
+	}
 	setup, err := c.setup(a, e)
 	if err != nil {
 		return err
@@ -275,6 +283,11 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 		return nil, err
 	}
 	sh.Hooks = a.HooksFor(hooksDir)
+	var obs listener.Observer
+	if c.sink != nil {
+		obs = c.sink
+		sh.Observe = requestObserver(c.sink, a.Cfg.MetricsRepoLabels)
+	}
 	hks, err := listener.LoadHostKeys(a.Cfg.HostKeys())
 	if err != nil {
 		return nil, err
@@ -299,6 +312,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 			IdleTimeout:          time.Duration(l.IdleTimeout),
 			MaxChannels:          l.MaxChannels,
 		},
+		Observer: obs,
 	}, nil
 }
 
@@ -312,8 +326,9 @@ func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listen
 	go func() { errc <- srv.Serve(l) }()
 	mctx, stopMaintain := context.WithCancel(e.ctx)
 	defer stopMaintain()
-	go maintainLoop(mctx, log, path, time.Duration(a.Cfg.Maintain.Interval))
-	go deliverLoop(mctx, log, path)
+	go maintainLoop(mctx, log, path, time.Duration(a.Cfg.Maintain.Interval), c.sink)
+	go deliverLoop(mctx, log, path, c.sink)
+	c.sink.SetReady(true)
 	for {
 		select {
 		case err := <-errc:
@@ -333,6 +348,7 @@ func (c *ServeCmd) serve(a *app, path string, srv *listener.Server, l net.Listen
 
 // shutdown lets running git commands finish, for at most drain_timeout.
 func (c *ServeCmd) shutdown(a *app, srv *listener.Server) error {
+	c.sink.SetReady(false)
 	log := a.Log.Named("serve")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(a.Cfg.Listen.DrainTimeout))
 	defer cancel()
@@ -356,6 +372,10 @@ func (c *ServeCmd) reload(a *app, path string, srv *listener.Server) {
 	}
 	if c.Listen != "" {
 		cfg.Listen.Address = c.Listen
+	}
+	if cfg.MetricsListen != a.Cfg.MetricsListen || cfg.MetricsRepoLabels != a.Cfg.MetricsRepoLabels {
+		log.Warn("metrics_listen or metrics_repo_labels changed; restart serve to apply", "running", a.Cfg.MetricsListen, "config", cfg.MetricsListen)
+		cfg.MetricsListen, cfg.MetricsRepoLabels = a.Cfg.MetricsListen, a.Cfg.MetricsRepoLabels
 	}
 	if cfg.Listen.Address != a.Cfg.Listen.Address {
 		log.Warn("listen.address changed; restart to listen there", "running", a.Cfg.Listen.Address, "config", cfg.Listen.Address)
@@ -395,5 +415,21 @@ func closeDriver(log hclog.Logger, d shim.Driver) {
 		if err := c.Close(); err != nil {
 			log.Named("serve").Warn("closing the driver", "error", err)
 		}
+	}
+}
+
+// sinkBuffer is how many metrics events wait for the helper before
+// more are dropped (and counted).
+const sinkBuffer = 8192
+
+// requestObserver sends each request's summary to sink; the repository
+// only with repoLabels.
+func requestObserver(sink *event.Sink, repoLabels bool) func(shim.Summary) {
+	return func(o shim.Summary) {
+		e := event.Event{Kind: event.Request, Service: o.Service, Result: o.Result, Seconds: o.Duration.Seconds(), In: o.BytesIn, Out: o.BytesOut}
+		if repoLabels {
+			e.Repo = o.Repo
+		}
+		sink.Send(e)
 	}
 }
