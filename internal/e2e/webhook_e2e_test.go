@@ -112,6 +112,11 @@ func TestWebhooks(t *testing.T) {
 		s.admin("", "repos", "create", r)
 	}
 	bin := sshdtest.InstallBinary(t, buildBinary(t), "gitserver", "gitserver-deliver")
+	// The worker's own metrics: its queue and delivery results.
+	mport := sshdtest.FreePort(t)
+	cfg, _ := os.ReadFile(s.cfg)
+	writeFile(t, s.cfg, fmt.Sprintf("metrics_listen = \"127.0.0.1:%d\"\n", mport)+string(cfg))
+	m := metricsClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", mport)}
 	worker := startWorker(t, bin, s.cfg)
 
 	aw := filepath.Join(alice.home, "app")
@@ -155,6 +160,17 @@ func TestWebhooks(t *testing.T) {
 		out := s.admin("", "hooks", "deliveries", "--failed")
 		return strings.Contains(out, "169.254.169.254") && strings.Contains(out, "not allowed")
 	})
+
+	// app's, then flaky's on its third try: 2 ok, 2 retries, and the
+	// metadata address failed for good at once.
+	m.waitFor(map[string]float64{}, map[string]float64{
+		"gitserver_webhook_deliveries_total{result=ok}":     2,
+		"gitserver_webhook_deliveries_total{result=retry}":  2,
+		"gitserver_webhook_deliveries_total{result=failed}": 1,
+	})
+	if code, body := m.get("/ready"); code != 200 {
+		t.Errorf("the worker's /ready: %d %q", code, body)
+	}
 
 	// Kill -9 the worker with deliveries queued, start it again.
 	syscall.Kill(-worker.Process.Pid, syscall.SIGKILL)
