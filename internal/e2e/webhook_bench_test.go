@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitserver/gitserver/internal/sshdtest"
+)
+
+// BenchmarkPushWebhook pushes one commit (a fast-forward of a branch)
+// through sshd and gitserver with and without a [[webhook]] for the
+// repository in the policy (the policy file is rewritten before each
+// push, untimed: gitserver reads it on every request). With it, the
+// post-receive hook queues a signed delivery in data_dir/webhooks.db and
+// returns; a delivery worker ('gitserver deliver') runs throughout and
+// sends each to a receiver on loopback, which must have got one per push
+// with the webhook (so the benchmark cannot pass with nothing queued).
+//
+//	go test ./internal/e2e -run XXX -bench 'PushWebhook$' -benchtime 40x
+func BenchmarkPushWebhook(b *testing.B) {
+	s := newBenchServer(b)
+	alice := s.client
+	s.admin("", "repos", "create", "team/app")
+	seedRefs(b, filepath.Join(s.repos, "team/app.git"), 20)
+	rcv := newBenchReceiver(b)
+	secret := filepath.Join(s.dir, "hook.secret")
+	writeFile(b, secret, "s3cret-for-benchmarks-only\n")
+	policy := filepath.Join(s.dir, "policy.toml")
+	hooked := e2ePolicy + fmt.Sprintf("\n[[webhook]]\nurl = %q\nsecret_file = %q\nrepos = [\"team/app\"]\nevents = [\"push\"]\nallow_private = true\n", rcv.url, secret)
+	startBenchWorker(b, sshdtest.InstallBinary(b, buildBinary(b), "gitserver", "gitserver-deliver"), s.cfg)
+
+	work := filepath.Join(alice.home, "work")
+	alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", work)
+	alice.mustGit(work, "checkout", "-q", "b0")
+	n := 0
+	push := func(pol string) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			writeFile(b, policy, pol)
+			n++
+			writeFile(b, filepath.Join(work, "f"), fmt.Sprintf("%d\n", n))
+			alice.mustGit(work, "commit", "-q", "-a", "-m", fmt.Sprint(n))
+			c := exec.Command("git", "push", "-q", "origin", "HEAD:refs/heads/b0")
+			c.Dir, c.Env = work, alice.env()
+			return c
+		}
+	}
+	vs := []*variant{
+		{name: "plain", cmd: push(e2ePolicy)},
+		{name: "webhook", cmd: push(hooked)},
+	}
+	alternate(b, vs)
+	b.ReportMetric(float64(median(vs[1].took)-median(vs[0].took))/1e6, "added-ms")
+	want := len(vs[1].took) + 1 // and the warm-up push
+	deadline := time.Now().Add(time.Minute)
+	for rcv.count() < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("the receiver got %d deliveries, want %d (one per push with the webhook)", rcv.count(), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := rcv.count(); got != want {
+		b.Fatalf("the receiver got %d deliveries, want %d: pushes without the webhook were delivered", got, want)
+	}
+}
+
+// benchReceiver is a webhook endpoint on loopback that counts the
+// distinct deliveries it answered 200 to.
+type benchReceiver struct {
+	url string
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func newBenchReceiver(b *testing.B) *benchReceiver {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &benchReceiver{url: "http://" + l.Addr().String() + "/hook", ids: map[string]bool{}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		r.mu.Lock()
+		r.ids[req.Header.Get("X-Gitserver-Delivery")] = true
+		r.mu.Unlock()
+	})}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	return r
+}
+
+func (r *benchReceiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// startBenchWorker runs 'gitserver deliver' (bin, with gitserver-deliver
+// beside it) until the benchmark ends.
+func startBenchWorker(b *testing.B, bin, cfg string) {
+	b.Helper()
+	cmd := exec.Command(bin, "--config", cfg, "deliver")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+}
