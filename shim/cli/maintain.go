@@ -71,6 +71,10 @@ func (c *MaintainCmd) Run(cli *CLI, e *env) error {
 			fmt.Fprintf(e.stderr, "gitserver: %s: %v\n", t.Name, err)
 			continue
 		}
+		if len(res.Removed) > 0 {
+			log.Warn("removed what a killed maintenance run left", "repo", t.Name, "files", fmt.Sprint(res.Removed))
+			fmt.Fprintf(e.stdout, "%s: removed what a killed run left: %s\n", t.Name, strings.Join(res.Removed, " "))
+		}
 		fmt.Fprintln(e.stdout, summary(t.Name, res, c.DryRun))
 		if len(res.Tasks) > 0 && !c.DryRun {
 			log.Info("maintained", "repo", t.Name, "tasks", fmt.Sprint(res.Tasks), "loose", res.Before.Loose, "loose_after", res.After.Loose,
