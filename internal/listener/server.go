@@ -201,9 +201,10 @@ func (s *Server) handshake(raw net.Conn) (*ssh.ServerConn, <-chan ssh.NewChannel
 	}
 	if err == nil {
 		obs.Authentication(AuthOK)
-	}
-	if err == nil {
-		err = raw.SetDeadline(time.Time{})
+		// A client that closes at once may have had x/crypto close raw
+		// already: the connection authenticated all the same, and Wait
+		// ends it at once (logged open, then closed).
+		_ = raw.SetDeadline(time.Time{})
 	}
 	if err != nil {
 		c.log.Debug("handshake failed", "error", err, "duration", time.Since(start))
