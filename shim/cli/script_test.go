@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gitserver/gitserver/internal/exe"
 	"github.com/gitserver/gitserver/internal/sshdtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -25,6 +27,13 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		// In-process, gitserver is the test binary: no helper beside it.
+		Condition: func(cond string) (bool, error) {
+			if cond == "helper" {
+				return false, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GITSERVER_CONFIG", env.WorkDir+"/etc/config.toml")
 			return nil
@@ -35,10 +44,21 @@ func TestScripts(t *testing.T) {
 // TestScriptsBinaries runs the same scenarios against the gitserver binary
 // as it is installed (static, sshd's calls answered before the full
 // command line is built). Both ways must behave alike.
+//
+// The condition [helper] says whether gitserver finds its helpers
+// (gitserver-replicate...) beside it, safe to run: the build's directory
+// is, under a private TMPDIR, and is not under /tmp (world-writable).
 func TestScriptsBinaries(t *testing.T) {
 	dir := filepath.Dir(buildBinary(t))
+	helper := exe.Check(filepath.Join(dir, "gitserver-replicate")) == nil
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Condition: func(cond string) (bool, error) {
+			if cond == "helper" {
+				return helper, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GITSERVER_CONFIG", env.WorkDir+"/etc/config.toml")
 			env.Setenv("PATH", dir+string(os.PathListSeparator)+env.Getenv("PATH"))
