@@ -5,11 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +34,7 @@ func BenchmarkPushWebhook(b *testing.B) {
 	writeFile(b, secret, "s3cret-for-benchmarks-only\n")
 	policy := filepath.Join(s.dir, "policy.toml")
 	hooked := e2ePolicy + fmt.Sprintf("\n[[webhook]]\nurl = %q\nsecret_file = %q\nrepos = [\"team/app\"]\nevents = [\"push\"]\nallow_private = true\n", rcv.url, secret)
-	startBenchWorker(b, sshdtest.InstallBinary(b, buildBinary(b), "gitserver", "gitserver-deliver"), s.cfg)
+	startWorker(b, sshdtest.InstallBinary(b, buildBinary(b), "gitserver", "gitserver-deliver"), s.cfg)
 
 	work := filepath.Join(alice.home, "work")
 	alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", work)
@@ -102,20 +100,4 @@ func (r *benchReceiver) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.ids)
-}
-
-// startBenchWorker runs 'gitserver deliver' (bin, with gitserver-deliver
-// beside it) until the benchmark ends.
-func startBenchWorker(b *testing.B, bin, cfg string) {
-	b.Helper()
-	cmd := exec.Command(bin, "--config", cfg, "deliver")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
 }

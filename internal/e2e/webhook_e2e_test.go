@@ -117,7 +117,7 @@ func TestWebhooks(t *testing.T) {
 	cfg, _ := os.ReadFile(s.cfg)
 	writeFile(t, s.cfg, fmt.Sprintf("metrics_listen = \"127.0.0.1:%d\"\n", mport)+string(cfg))
 	m := metricsClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", mport)}
-	worker := startWorker(t, bin, s.cfg)
+	worker := startWorker(t, bin, s.cfg, "--first-retry", "200ms")
 
 	aw := filepath.Join(alice.home, "app")
 	alice.mustGit(alice.home, "clone", "-q", "root@gitsrv:team/app.git", aw)
@@ -184,7 +184,7 @@ func TestWebhooks(t *testing.T) {
 	if out := s.admin("", "hooks", "deliveries"); strings.Count(out, ok.url) < 5 {
 		t.Fatalf("%d deliveries waiting for the app receiver, want 5 or more:\n%s", strings.Count(out, ok.url), out)
 	}
-	startWorker(t, bin, s.cfg)
+	startWorker(t, bin, s.cfg, "--first-retry", "200ms")
 	waitFor(t, "the queued deliveries after the restart", func() bool {
 		ids := map[string]bool{}
 		for _, d := range ok.deliveries() {
@@ -195,10 +195,11 @@ func TestWebhooks(t *testing.T) {
 }
 
 // startWorker runs 'gitserver deliver' as installed (bin, with
-// gitserver-deliver beside it); it is killed when the test ends.
-func startWorker(t *testing.T, bin, cfg string) *exec.Cmd {
+// gitserver-deliver beside it), with extra flags; it is killed when the
+// test ends.
+func startWorker(t testing.TB, bin, cfg string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "--config", cfg, "deliver", "--first-retry", "200ms")
+	cmd := exec.Command(bin, append([]string{"--config", cfg, "deliver"}, extra...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -167,12 +167,6 @@ func (q *Queue) List(failed bool) ([]Delivery, error) {
 	return out, err
 }
 
-// Due returns up to n pending deliveries whose time has come.
-func (q *Queue) Due(now time.Time, n int) ([]Delivery, error) {
-	all, err := q.List(false)
-	return DueOf(all, now, n), err
-}
-
 // DueOf is up to n of pending whose time has come, in order.
 func DueOf(pending []Delivery, now time.Time, n int) []Delivery {
 	var out []Delivery

@@ -16,7 +16,8 @@ func TestQueue(t *testing.T) {
 	if err := q.Append([]Delivery{{ID: "a", NextAt: now}, {ID: "b", NextAt: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	due, err := q.Due(now, 10)
+	pending, err := q.List(false)
+	due := DueOf(pending, now, 10)
 	if err != nil || len(due) != 1 || due[0].ID != "a" {
 		t.Fatalf("Due = %v, %v", due, err)
 	}
@@ -26,7 +27,7 @@ func TestQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed, _ := q.List(true)
-	pending, _ := q.List(false)
+	pending, _ = q.List(false)
 	if len(failed) != 1 || failed[0].LastError != "status 500" || len(pending) != 1 {
 		t.Fatalf("after failing a: failed %v pending %v", failed, pending)
 	}
@@ -36,7 +37,8 @@ func TestQueue(t *testing.T) {
 	if err := q.Redeliver("zz", now); !errors.Is(err, ErrNoDelivery) {
 		t.Fatalf("Redeliver(unknown) = %v", err)
 	}
-	due, _ = q.Due(now, 10)
+	pending, _ = q.List(false)
+	due = DueOf(pending, now, 10)
 	if len(due) != 1 || due[0].ID != "a" || due[0].Attempts != 0 {
 		t.Fatalf("after redeliver: %+v", due)
 	}
