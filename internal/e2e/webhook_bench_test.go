@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +25,7 @@ func BenchmarkPushWebhook(b *testing.B) {
 	alice := s.client
 	s.admin("", "repos", "create", "team/app")
 	seedRefs(b, filepath.Join(s.repos, "team/app.git"), 20)
-	rcv := newBenchReceiver(b)
+	rcv := newReceiver(b)
 	secret := filepath.Join(s.dir, "hook.secret")
 	writeFile(b, secret, "s3cret-for-benchmarks-only\n")
 	policy := filepath.Join(s.dir, "policy.toml")
@@ -59,45 +55,13 @@ func BenchmarkPushWebhook(b *testing.B) {
 	b.ReportMetric(float64(median(vs[1].took)-median(vs[0].took))/1e6, "added-ms")
 	want := len(vs[1].took) + 1 // and the warm-up push
 	deadline := time.Now().Add(time.Minute)
-	for rcv.count() < want {
+	for rcv.distinct() < want {
 		if time.Now().After(deadline) {
-			b.Fatalf("the receiver got %d deliveries, want %d (one per push with the webhook)", rcv.count(), want)
+			b.Fatalf("the receiver got %d deliveries, want %d (one per push with the webhook)", rcv.distinct(), want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got := rcv.count(); got != want {
+	if got := rcv.distinct(); got != want {
 		b.Fatalf("the receiver got %d deliveries, want %d: pushes without the webhook were delivered", got, want)
 	}
-}
-
-// benchReceiver is a webhook endpoint on loopback that counts the
-// distinct deliveries it answered 200 to.
-type benchReceiver struct {
-	url string
-	mu  sync.Mutex
-	ids map[string]bool
-}
-
-func newBenchReceiver(b *testing.B) *benchReceiver {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &benchReceiver{url: "http://" + l.Addr().String() + "/hook", ids: map[string]bool{}}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		r.mu.Lock()
-		r.ids[req.Header.Get("X-Gitserver-Delivery")] = true
-		r.mu.Unlock()
-	})}
-	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	return r
-}
-
-func (r *benchReceiver) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.ids)
 }

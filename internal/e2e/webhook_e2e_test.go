@@ -36,7 +36,7 @@ type received struct {
 	body           []byte
 }
 
-func newReceiver(t *testing.T, plan ...int) *receiver {
+func newReceiver(t testing.TB, plan ...int) *receiver {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,6 +71,15 @@ func (r *receiver) deliveries() []received {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]received(nil), r.got...)
+}
+
+// distinct is how many different delivery ids were answered 200.
+func (r *receiver) distinct() int {
+	ids := map[string]bool{}
+	for _, d := range r.deliveries() {
+		ids[d.id] = true
+	}
+	return len(ids)
 }
 
 // waitFor polls cond until it holds or a deadline passes.
@@ -185,13 +194,7 @@ func TestWebhooks(t *testing.T) {
 		t.Fatalf("%d deliveries waiting for the app receiver, want 5 or more:\n%s", strings.Count(out, ok.url), out)
 	}
 	startWorker(t, bin, s.cfg, "--first-retry", "200ms")
-	waitFor(t, "the queued deliveries after the restart", func() bool {
-		ids := map[string]bool{}
-		for _, d := range ok.deliveries() {
-			ids[d.id] = true
-		}
-		return len(ids) == 6
-	})
+	waitFor(t, "the queued deliveries after the restart", func() bool { return ok.distinct() == 6 })
 }
 
 // startWorker runs 'gitserver deliver' as installed (bin, with
