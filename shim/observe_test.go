@@ -59,3 +59,50 @@ func TestServeSummaries(t *testing.T) {
 		}
 	}
 }
+
+// TestServeReady: Ready is called once before git or a built-in command
+// starts, and never for a refused request.
+func TestServeReady(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "repos")
+	if out, err := exec.Command(git, "init", "-q", "--bare", filepath.Join(root, "team/app.git")).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	d := &tableDriver{root: root, allow: map[string]bool{"alice git-upload-pack team/app.git": true}}
+	var stdout bytes.Buffer
+	readies, ranBefore := 0, false
+	s := &Shim{Driver: d, Root: root, Git: git, Home: t.TempDir(),
+		Ready: func() { readies++; ranBefore = ranBefore || stdout.Len() > 0 },
+		Builtin: func(_ context.Context, c BuiltinCall) (int, error) {
+			if readies == 0 {
+				t.Errorf("built-in %s ran before Ready", c.Cmd)
+			}
+			return 0, nil
+		},
+	}
+	for _, tc := range []struct {
+		user, cmd string
+		want      int
+	}{
+		{"alice", "git-upload-pack 'team/app.git'", 1},
+		{"alice", "whoami", 1},
+		{"bob", "git-upload-pack 'team/app.git'", 0},
+		{"nobody", "whoami", 0},
+		{"alice", "rm -rf /", 0},
+		{"alice", "", 0},
+	} {
+		stdout.Reset()
+		readies, ranBefore = 0, false
+		s.Serve(context.Background(), Request{User: tc.user, Key: "SHA256:k", Command: tc.cmd},
+			Stdio{Stdin: strings.NewReader("0000"), Stdout: &stdout, Stderr: &bytes.Buffer{}}, time.Now())
+		if readies != tc.want {
+			t.Errorf("%s %q: Ready called %d times, want %d", tc.user, tc.cmd, readies, tc.want)
+		}
+		if ranBefore {
+			t.Errorf("%s %q: git wrote before Ready", tc.user, tc.cmd)
+		}
+	}
+}

@@ -123,6 +123,17 @@ type Shim struct {
 	// and hands git a pipe instead of an *os.File stdin (so set it under
 	// serve, not behind sshd).
 	Observe func(Summary)
+	// Ready, when set, is called before a request acts: before Create,
+	// git, git-lfs-transfer or a built-in command starts, never for a
+	// refusal. The shell waits there for its signal handlers, which it
+	// installs in the background (see package internal/shell).
+	Ready func()
+}
+
+func (s *Shim) ready() {
+	if s.Ready != nil {
+		s.Ready()
+	}
 }
 
 // Plan checks req and returns how to run it, in this order: who sent it
@@ -177,6 +188,7 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	created := false
 	if out.Create {
+		s.ready()
 		err := s.Create(ctx, p.Name, out.Dir, user)
 		created = err == nil
 		if errors.Is(err, fs.ErrExist) {

@@ -73,6 +73,9 @@ func (s *Shim) serve(ctx context.Context, req Request, stdio Stdio, start time.T
 		log = log.With("client", req.Client)
 	}
 	plan, err := s.Plan(ctx, req)
+	if err == nil || errors.Is(err, ErrBuiltin) {
+		s.ready()
+	}
 	if plan != nil && plan.User != "" {
 		log = log.With("user", plan.User, "key", plan.Key)
 	} else {

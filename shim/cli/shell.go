@@ -31,14 +31,16 @@ func (c *ShellCmd) Validate() error {
 // short, stable messages; the detail goes to the operator's log.
 func (c *ShellCmd) Run(cli *CLI, e *env) error {
 	start := time.Now()
+	ctx, ready, stop := shell.CatchSignals(e.ctx)
+	defer stop()
 	a, err := load(cli)
 	if err != nil {
 		fmt.Fprintln(e.stderr, shim.MsgUnavailable)
 		return exitError(1)
 	}
 	defer a.Close()
-	s := &shell.Session{Stdio: shim.Stdio{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr}, Getenv: e.getenv, Start: start}
-	if code := s.Run(e.ctx, a.App, c.User, c.Key); code != 0 {
+	s := &shell.Session{Stdio: shim.Stdio{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr}, Getenv: e.getenv, Start: start, Ready: ready}
+	if code := s.Run(ctx, a.App, c.User, c.Key); code != 0 {
 		return exitError(code)
 	}
 	return nil
