@@ -61,6 +61,7 @@ type lfsBenchHost struct {
 	repos  string
 	create func(b *testing.B, name string)
 	log    func() string
+	pushes int // repositories lfsBenchPush has named, over all its runs
 }
 
 func (h *lfsBenchHost) dir(name string) string { return filepath.Join(h.repos, name+".git") }
@@ -231,15 +232,17 @@ func BenchmarkLFSPush(b *testing.B) {
 }
 
 func lfsBenchPush(b *testing.B, w *lfsBenchWork, h *lfsBenchHost) {
-	n := 0
+	// The testing package runs this more than once (b.N = 1 first): the
+	// names go on counting from the last run's, whose last repositories
+	// stay.
 	last := map[string]string{}
 	push := func(kind, work string, config []string) *variant {
 		return &variant{name: kind, cmd: func() *exec.Cmd {
 			if last[kind] != "" {
 				os.RemoveAll(h.dir(last[kind]))
 			}
-			n++
-			last[kind] = fmt.Sprintf("bench/%s-push-%d", kind, n)
+			h.pushes++
+			last[kind] = fmt.Sprintf("bench/%s-push-%d", kind, h.pushes)
 			h.create(b, last[kind])
 			return h.git(work, config, "push", "-q", h.url+last[kind]+".git", "HEAD:refs/heads/main")
 		}}
