@@ -197,6 +197,8 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 // the user still exists and what the policy says now.
 //
 //	go test ./internal/e2e -run XXX -bench 'Shell$' -benchtime 300x
+//
+// With GITSERVER_BENCH_BASELINE=/path/to/gitserver, that build runs too.
 func BenchmarkShell(b *testing.B) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
@@ -208,32 +210,49 @@ func BenchmarkShell(b *testing.B) {
 	}
 	seedRefs(b, repo, 20)
 	git, _ := exec.LookPath("git")
+	hello := helloBinary(b)
 	vs := []*variant{
 		{name: "upload-pack", cmd: func() *exec.Cmd {
 			c := exec.Command(git, "upload-pack", repo)
 			c.Stdin = strings.NewReader("0000")
 			return c
 		}},
+		{name: "hello", cmd: func() *exec.Cmd { return exec.Command(hello) }},
 	}
+	// GITSERVER_BENCH_BASELINE names another build of gitserver (an
+	// earlier commit's, say) to run beside this one at 1,000,000 keys:
+	// a change's effect, measured in one run.
+	baseline := os.Getenv("GITSERVER_BENCH_BASELINE")
 	for _, n := range []int{1000, 1000000} {
 		data := benchStore(b, n, 1000)
 		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", n))
 		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nfile = %q\n", repos, data, filepath.Join(dir, "log")))
 		k := benchKey(n / 2 / 1000 * 1000) // user0's, one of 1,000 (or one) keys
-		v := &variant{name: fmt.Sprintf("shell%d", n), cmd: func() *exec.Cmd {
-			c := exec.Command(bin, "--config", cfg, "shell", "--user", "user0", "--key", k.Fingerprint)
-			c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
-			c.Stdin = strings.NewReader("0000")
-			return c
-		}}
-		if out, err := v.cmd().CombinedOutput(); err != nil || !bytes.HasPrefix(out, []byte("0")) {
-			b.Fatalf("%s: %v: %q", v.name, err, out)
+		shell := func(name, bin string) *variant {
+			v := &variant{name: name, cmd: func() *exec.Cmd {
+				c := exec.Command(bin, "--config", cfg, "shell", "--user", "user0", "--key", k.Fingerprint)
+				c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
+				c.Stdin = strings.NewReader("0000")
+				return c
+			}}
+			if out, err := v.cmd().CombinedOutput(); err != nil || !bytes.HasPrefix(out, []byte("0")) {
+				b.Fatalf("%s: %v: %q", v.name, err, out)
+			}
+			return v
 		}
-		vs = append(vs, v)
+		vs = append(vs, shell(fmt.Sprintf("shell%d", n), bin))
+		if baseline != "" && n == 1000000 {
+			vs = append(vs, shell("baseline1000000", baseline))
+		}
 	}
 	alternate(b, vs)
-	for _, v := range vs[1:] {
-		b.ReportMetric(float64(median(v.took)-median(vs[0].took))/1e6, v.name+"-added-ms")
+	// What the shell adds to git, in ms and in Go hello-world starts
+	// measured in the same run: how fast this machine starts a process
+	// sets most of it.
+	for _, v := range vs[2:] {
+		added := median(v.took) - median(vs[0].took)
+		b.ReportMetric(float64(added)/1e6, v.name+"-added-ms")
+		b.ReportMetric(float64(added)/float64(median(vs[1].took)), v.name+"-added/hello")
 	}
 }
 
