@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +13,18 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// maxSize is the largest policy Parse reads, in bytes (whole MiB, for the
-// error message); a larger one is refused whole, never cut.
-const maxSize = 4 << 20
+// MaxSize is the largest policy Parse reads, in bytes (whole MiB, for the
+// error message); a larger one is refused whole, never cut. A caller that
+// reads the document first reads up to MaxSize+1 bytes, so that Parse
+// says a bigger one is too big.
+const MaxSize = 4 << 20
+
+// Digest is the hex SHA-256 of a policy document: the version's name in
+// the log and in the shared store.
+func Digest(doc []byte) string {
+	sum := sha256.Sum256(doc)
+	return hex.EncodeToString(sum[:])
+}
 
 // document is the policy file as TOML.
 type document struct {
@@ -56,12 +67,12 @@ type ruleDoc struct {
 // "policy: FILE:LINE: message", and a policy with any error is rejected
 // whole: there is no partial policy.
 func Parse(file string, r io.Reader) (*Policy, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %s: %w", file, err)
 	}
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("policy: %s is larger than %d MiB", file, maxSize>>20)
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("policy: %s is larger than %d MiB", file, MaxSize>>20)
 	}
 	var doc document
 	dec := toml.NewDecoder(bytes.NewReader(data))

@@ -136,14 +136,14 @@ func TestParseMultipleUnknownFields(t *testing.T) {
 }
 
 func TestParseTooLarge(t *testing.T) {
-	src := strings.Repeat("#\n", maxSize/2) + "x"
+	src := strings.Repeat("#\n", MaxSize/2) + "x"
 	_, err := Parse("p.toml", strings.NewReader(src))
 	want := "policy: p.toml is larger than 4 MiB"
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse(%d bytes) = %v, want %s", len(src), err, want)
 	}
-	if _, err := Parse("p.toml", strings.NewReader(src[:maxSize])); err != nil {
-		t.Errorf("Parse(%d bytes) = %v, want success", maxSize, err)
+	if _, err := Parse("p.toml", strings.NewReader(src[:MaxSize])); err != nil {
+		t.Errorf("Parse(%d bytes) = %v, want success", MaxSize, err)
 	}
 }
 

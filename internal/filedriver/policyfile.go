@@ -49,10 +49,6 @@ type loadedPolicy struct {
 // variable so that tests can check the stat alone.
 var racyWindow = 3 * time.Second
 
-// maxPolicyRead bounds a read of the policy file: beyond policy.Parse's
-// own limit, so that Parse reports a bigger file as too big.
-const maxPolicyRead = 8 << 20
-
 // get returns the policy as the file is now.
 func (f *policyFile) get() (*policy.Policy, error) {
 	fi, err := os.Stat(f.path)
@@ -88,7 +84,7 @@ func (f *policyFile) load() (*policy.Policy, error) {
 	if old != nil && !old.racy && old.id == id {
 		return old.pol, old.err // loaded by another get meanwhile
 	}
-	data, err := io.ReadAll(io.LimitReader(file, maxPolicyRead))
+	data, err := io.ReadAll(io.LimitReader(file, policy.MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("filedriver: policy: %w", err)
 	}

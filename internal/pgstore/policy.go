@@ -2,19 +2,14 @@ package pgstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/gitserver/gitserver/policy"
 	"github.com/jackc/pgx/v5"
 )
-
-// MaxPolicy is the largest policy document PushPolicy stores: policy.Parse
-// reads no more.
-const MaxPolicy = 4 << 20
 
 // PolicyDoc is one version of the policy document.
 type PolicyDoc struct {
@@ -32,21 +27,15 @@ type policyPayload struct {
 	By     string `json:"by"`
 }
 
-// Digest is the hex SHA-256 of a policy document, as PolicyDoc.SHA256 has it.
-func Digest(doc []byte) string {
-	sum := sha256.Sum256(doc)
-	return hex.EncodeToString(sum[:])
-}
-
 // PushPolicy stores doc as the new version of the policy, with a policy
 // change, and returns the version. The caller has checked that doc
 // parses (policy.Parse): PostgreSQL only keeps it. by names who pushed it,
 // for 'gitserver policy log'-like questions and the replicas' logs.
 func (s *Store) PushPolicy(ctx context.Context, doc []byte, by string) (version int64, err error) {
-	if len(doc) > MaxPolicy {
-		return 0, fmt.Errorf("pgstore: the policy is %d bytes, the most is %d", len(doc), MaxPolicy)
+	if len(doc) > policy.MaxSize {
+		return 0, fmt.Errorf("pgstore: the policy is %d bytes, the most is %d (policy.MaxSize)", len(doc), policy.MaxSize)
 	}
-	sum := Digest(doc)
+	sum := policy.Digest(doc)
 	p, err := json.Marshal(policyPayload{SHA256: sum, By: by})
 	if err != nil {
 		return 0, err
@@ -75,7 +64,7 @@ func (s *Store) Policy(ctx context.Context, version int64) (doc PolicyDoc, ok bo
 	case err != nil:
 		return PolicyDoc{}, false, s.fail(ctx, "policy", err)
 	}
-	if Digest(doc.Document) != doc.SHA256 {
+	if policy.Digest(doc.Document) != doc.SHA256 {
 		return PolicyDoc{}, false, fmt.Errorf("pgstore: policy version %d does not match its sha256; the row was edited by hand, push the policy again", doc.Version)
 	}
 	doc.At = doc.At.UTC()

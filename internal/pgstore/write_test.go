@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitserver/gitserver/keys"
+	"github.com/gitserver/gitserver/policy"
 )
 
 // TestImportKeys adds the good records and rejects the rest, each with
@@ -95,7 +96,7 @@ func TestPolicy(t *testing.T) {
 	if got := kinds(changes); got != "policy key-add policy" {
 		t.Errorf("changes = %s", got)
 	}
-	if c := changes[2]; c.ID != v2 || c.PolicySHA256 != Digest([]byte("# two\n")) {
+	if c := changes[2]; c.ID != v2 || c.PolicySHA256 != policy.Digest([]byte("# two\n")) {
 		t.Errorf("policy change = %+v, want version %d with the digest of its document", c, v2)
 	}
 	for _, tt := range []struct {
@@ -113,8 +114,8 @@ func TestPolicy(t *testing.T) {
 	if _, ok, err := s.Policy(ctx, 99); ok || err != nil {
 		t.Errorf("Policy(99) = %v, %v; want none", ok, err)
 	}
-	if _, err := s.PushPolicy(ctx, make([]byte, MaxPolicy+1), "root"); err == nil {
-		t.Error("PushPolicy of a document over MaxPolicy succeeded")
+	if _, err := s.PushPolicy(ctx, make([]byte, policy.MaxSize+1), "root"); err == nil {
+		t.Error("PushPolicy of a document over policy.MaxSize succeeded")
 	}
 	if _, err := s.pool.Exec(ctx, `UPDATE gitserver_policy SET document = 'x' WHERE version = $1`, v2); err != nil {
 		t.Fatal(err)

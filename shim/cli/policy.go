@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 
@@ -51,8 +49,7 @@ func (c *PolicyPushCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	defer closeIn()
-	// Beyond policy.Parse's own limit, so that it says the file is too big.
-	doc, err := io.ReadAll(io.LimitReader(r, 8<<20))
+	doc, err := io.ReadAll(io.LimitReader(r, policy.MaxSize+1))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -60,8 +57,7 @@ func (c *PolicyPushCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing changed", err)
 	}
-	sum := sha256.Sum256(doc)
-	digest := hex.EncodeToString(sum[:])
+	digest := policy.Digest(doc)
 	if c.DryRun {
 		fmt.Fprintf(e.stdout, "%s: a good policy (%d rules, sha256 %s); nothing changed\n", name, len(pol.Rules), digest[:12])
 		return nil
