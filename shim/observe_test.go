@@ -10,17 +10,25 @@ import (
 	"time"
 )
 
-// TestServeSummaries: with Observe set, every request, served or
-// refused, gives one Summary with its service, result and bytes.
-func TestServeSummaries(t *testing.T) {
+// appRepo is git's path and a repository root holding team/app.git,
+// empty.
+func appRepo(t *testing.T) (git, root string) {
+	t.Helper()
 	git, err := exec.LookPath("git")
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(t.TempDir(), "repos")
+	root = filepath.Join(t.TempDir(), "repos")
 	if out, err := exec.Command(git, "init", "-q", "--bare", filepath.Join(root, "team/app.git")).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
+	return git, root
+}
+
+// TestServeSummaries: with Observe set, every request, served or
+// refused, gives one Summary with its service, result and bytes.
+func TestServeSummaries(t *testing.T) {
+	git, root := appRepo(t)
 	d := &tableDriver{root: root, allow: map[string]bool{"alice git-upload-pack team/app.git": true}}
 	var got []Summary
 	s := &Shim{Driver: d, Root: root, Git: git, Home: t.TempDir(), Observe: func(o Summary) { got = append(got, o) }}
@@ -63,14 +71,7 @@ func TestServeSummaries(t *testing.T) {
 // TestServeReady: Ready is called once before git or a built-in command
 // starts, and never for a refused request.
 func TestServeReady(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(t.TempDir(), "repos")
-	if out, err := exec.Command(git, "init", "-q", "--bare", filepath.Join(root, "team/app.git")).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	git, root := appRepo(t)
 	d := &tableDriver{root: root, allow: map[string]bool{"alice git-upload-pack team/app.git": true}}
 	var stdout bytes.Buffer
 	readies, ranBefore := 0, false
