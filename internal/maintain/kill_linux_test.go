@@ -26,10 +26,7 @@ import (
 // killed gc (a zombie, where nothing reaps it) every gc, and the
 // half-written packs stayed.
 func TestRunAfterKill(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
+	git := lookGit(t)
 	for _, tc := range []struct {
 		name, dir, prefix string // kill when a file named prefix* appears in dir
 		force             bool

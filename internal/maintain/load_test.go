@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,10 +22,7 @@ import (
 // brought meanwhile may be loose or in packs of their own: a forced run
 // afterwards packs it all.
 func TestRunUnderPushes(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
+	git := lookGit(t)
 	repo, _ := bigRepo(t)
 	before := looseObjects(t, repo)
 	var started, ended atomic.Bool // maintenance's

@@ -52,6 +52,16 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// lookGit is the git on PATH, which the tests maintain with.
+func lookGit(t testing.TB) string {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return git
+}
+
 func run(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -69,10 +79,7 @@ func run(t *testing.T, dir string, args ...string) string {
 // commit-graph, git's gc --auto off, the same refs, fsck clean; a second
 // run finds nothing to do.
 func TestRun(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
+	git := lookGit(t)
 	root := t.TempDir()
 	repo := filepath.Join(root, "r.git")
 	run(t, root, "init", "-q", "--bare", repo)
@@ -146,7 +153,7 @@ func TestRunAsOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	git, _ := exec.LookPath("git")
+	git := lookGit(t)
 	root := t.TempDir()
 	os.Chmod(root, 0o755)
 	os.Chmod(filepath.Dir(root), 0o755) // t.TempDir makes both 0700: the owner must reach the repository

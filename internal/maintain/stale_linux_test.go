@@ -17,10 +17,7 @@ import (
 // unwritten for staleAge; another host's gc.pid, a push's quarantine and
 // the maintenance lock stay; a dry run removes nothing.
 func TestRunRemovesStale(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
+	git := lookGit(t)
 	root := t.TempDir()
 	repo := filepath.Join(root, "r.git")
 	run(t, root, "init", "-q", "--bare", repo)
