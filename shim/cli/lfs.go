@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gitserver/gitserver/internal/lfs"
@@ -45,18 +43,9 @@ func (c *LFSGCCmd) Run(cli *CLI, e *env) error {
 	if err != nil {
 		return err
 	}
-	names := c.Repos
-	dirs := map[string]string{}
-	if c.All {
-		list, err := listRepos(a.Cfg.Repos)
-		if err != nil {
-			return err
-		}
-		names = names[:0]
-		for _, r := range list {
-			names = append(names, r.Name)
-			dirs[r.Name] = r.Path
-		}
+	targets, err := repoTargets(a.Cfg.Repos, c.All, c.Repos)
+	if err != nil {
+		return err
 	}
 	opts := lfs.GCOptions{Git: git, Env: []string{"PATH=" + shim.SafePath, "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"},
 		Grace: c.Grace, DryRun: c.DryRun, Now: time.Now()}
@@ -65,19 +54,9 @@ func (c *LFSGCCmd) Run(cli *CLI, e *env) error {
 		verb = "would remove"
 	}
 	log := a.Log.Named("lfs")
-	for _, n := range names {
-		name, err := shim.CleanName(n)
-		if err != nil {
-			return err
-		}
-		dir := dirs[name]
-		if dir == "" {
-			dir = filepath.Join(a.Cfg.Repos, shim.DirName(name))
-		}
-		if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-			return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
-		}
-		res, err := lfs.GC(e.ctx, dir, opts)
+	for _, t := range targets {
+		name := t.Name
+		res, err := lfs.GC(e.ctx, t.Path, opts)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

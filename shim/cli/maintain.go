@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func (c *MaintainCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	defer unlock()
-	targets, err := c.targets(a.Cfg.Repos)
+	targets, err := repoTargets(a.Cfg.Repos, c.All, c.Repos)
 	if err != nil {
 		return err
 	}
@@ -87,19 +86,17 @@ func (c *MaintainCmd) Run(cli *CLI, e *env) error {
 	return nil
 }
 
-func (c *MaintainCmd) targets(root string) ([]repoJSON, error) {
-	if c.All {
+// repoTargets is every repository under root when all is set, else the
+// named ones, each checked to exist before any is worked on.
+func repoTargets(root string, all bool, names []string) ([]repoJSON, error) {
+	if all {
 		return listRepos(root)
 	}
 	var out []repoJSON
-	for _, n := range c.Repos {
-		name, err := shim.CleanName(n)
+	for _, n := range names {
+		name, dir, err := existingRepo(root, n)
 		if err != nil {
 			return nil, err
-		}
-		dir := filepath.Join(root, shim.DirName(name))
-		if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-			return nil, fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
 		}
 		out = append(out, repoJSON{Name: name, Path: dir})
 	}

@@ -42,22 +42,18 @@ type ReposUnarchiveCmd struct {
 func (c *ReposUnarchiveCmd) Run(cli *CLI, e *env) error { return setArchived(cli, e, c.Name, false) }
 
 func setArchived(cli *CLI, e *env, n string, on bool) error {
-	name, err := shim.CleanName(n)
-	if err != nil {
-		return err
-	}
 	a, err := loadConfig(cli)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	git, err := shim.LookGit()
+	name, dir, err := existingRepo(a.Cfg.Repos, n)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-		return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
+	git, err := shim.LookGit()
+	if err != nil {
+		return err
 	}
 	if err := filedriver.SetArchived(e.ctx, git, dir, on); err != nil {
 		return err
@@ -80,10 +76,6 @@ type ReposSetHeadCmd struct {
 // Run checks that the repository and the branch exist and points HEAD at
 // the branch.
 func (c *ReposSetHeadCmd) Run(cli *CLI, e *env) error {
-	name, err := shim.CleanName(c.Name)
-	if err != nil {
-		return err
-	}
 	ref, ok := shim.BranchRef(c.Branch)
 	if !ok {
 		return fmt.Errorf("%q is not a valid branch name", c.Branch)
@@ -93,13 +85,13 @@ func (c *ReposSetHeadCmd) Run(cli *CLI, e *env) error {
 		return err
 	}
 	defer a.Close()
-	git, err := shim.LookGit()
+	name, dir, err := existingRepo(a.Cfg.Repos, c.Name)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(a.Cfg.Repos, shim.DirName(name))
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-		return fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
+	git, err := shim.LookGit()
+	if err != nil {
+		return err
 	}
 	err = shim.SetHead(e.ctx, git, dir, ref)
 	if errors.Is(err, shim.ErrNoBranch) {
@@ -235,4 +227,17 @@ func listRepos(root string) ([]repoJSON, error) {
 		return nil
 	})
 	return list, err
+}
+
+// existingRepo checks the repository name n and that root holds it; it
+// returns the clean name and the repository's directory.
+func existingRepo(root, n string) (name, dir string, err error) {
+	if name, err = shim.CleanName(n); err != nil {
+		return "", "", err
+	}
+	dir = filepath.Join(root, shim.DirName(name))
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return "", "", fmt.Errorf("no repository %s (%s); see 'gitserver repos list'", name, dir)
+	}
+	return name, dir, nil
 }
