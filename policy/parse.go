@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -67,12 +68,9 @@ type ruleDoc struct {
 // "policy: FILE:LINE: message", and a policy with any error is rejected
 // whole: there is no partial policy.
 func Parse(file string, r io.Reader) (*Policy, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	data, err := bounded.ReadAll(r, MaxSize, file)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %s: %w", file, err)
-	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("policy: %s is larger than %d MiB", file, MaxSize>>20)
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	var doc document
 	dec := toml.NewDecoder(bytes.NewReader(data))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // maxAuthInfo bounds the ExposeAuthInfo file sshd writes: a few key
@@ -22,12 +24,9 @@ type OfferedKey struct {
 // "publickey TYPE BASE64" for keys. It returns the publickey entries and
 // fails when there are none.
 func ParseAuthInfo(r io.Reader) ([]OfferedKey, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxAuthInfo+1))
+	data, err := bounded.ReadAll(r, maxAuthInfo, "auth info")
 	if err != nil {
-		return nil, fmt.Errorf("shim: reading auth info: %w", err)
-	}
-	if len(data) > maxAuthInfo {
-		return nil, fmt.Errorf("shim: auth info is larger than %d KiB", maxAuthInfo>>10)
+		return nil, fmt.Errorf("shim: %w", err)
 	}
 	var out []OfferedKey
 	for _, line := range strings.Split(string(data), "\n") {

@@ -3,8 +3,9 @@ package shim
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // EnvReport names the file a push's pre-receive check reports its
@@ -49,14 +50,12 @@ func readReport(path string) (RefReport, error) {
 		return RefReport{}, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxReport+1))
+	data, err := bounded.ReadAll(f, maxReport, "shim: ref report")
 	switch {
 	case err != nil:
 		return RefReport{}, err
 	case len(data) == 0:
 		return RefReport{}, errNoReport
-	case len(data) > maxReport:
-		return RefReport{}, fmt.Errorf("shim: ref report larger than %d bytes", maxReport)
 	}
 	var r RefReport
 	if _, err := fmt.Sscanf(string(data), "refs %d refused %d\n", &r.Refs, &r.Refused); err != nil || r.Refs < 0 || r.Refused < 0 || r.Refused > r.Refs {

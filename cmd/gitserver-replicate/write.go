@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/internal/pgstore"
 	"github.com/gitserver/gitserver/internal/replicate"
 	"github.com/gitserver/gitserver/internal/setup"
@@ -48,12 +49,9 @@ func failed(err error) statewrite.Response {
 
 // readRequest reads and checks one request.
 func readRequest(r io.Reader) (statewrite.Request, error) {
-	data, err := io.ReadAll(io.LimitReader(r, statewrite.MaxRequest+1))
+	data, err := bounded.ReadAll(r, statewrite.MaxRequest, "the request")
 	if err != nil {
 		return statewrite.Request{}, err
-	}
-	if len(data) > statewrite.MaxRequest {
-		return statewrite.Request{}, fmt.Errorf("the request is larger than %d bytes", statewrite.MaxRequest)
 	}
 	var req statewrite.Request
 	dec := json.NewDecoder(bytes.NewReader(data))

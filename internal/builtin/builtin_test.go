@@ -199,6 +199,36 @@ func TestKeysSelfService(t *testing.T) {
 	}
 }
 
+// TestKeysAddTooLarge: "keys add" reads at most maxKeysInput bytes of
+// stdin. Input of exactly that size is read whole; one byte more is
+// refused with a message naming the limit, and no key is added, not even
+// the ones that came before the limit.
+func TestKeysAddTooLarge(t *testing.T) {
+	f := newFixture(t)
+	line := newKeyLine(t, "big")
+	k, _ := sshkey.ParseLine(line)
+	pad := func(n int) string { // line, then comment lines up to n bytes
+		b := line + "\n"
+		for len(b) < n {
+			b += strings.Repeat("#", min(n-len(b), 100)-1) + "\n"
+		}
+		return b
+	}
+	if out, errOut, code := f.run("alice", "keys add", pad(maxKeysInput)); code != 0 || !strings.Contains(out, "added "+k.Fingerprint) {
+		t.Fatalf("keys add of %d bytes = %d %q %q; want the key added", maxKeysInput, code, out, errOut)
+	}
+	if _, errOut, code := f.run("alice", "keys remove "+k.Fingerprint, ""); code != 0 {
+		t.Fatalf("keys remove = %d %q", code, errOut)
+	}
+	_, errOut, code := f.run("alice", "keys add", pad(maxKeysInput+1))
+	if want := "gitserver: more than 65536 bytes on stdin; no key was added\n"; code == 0 || errOut != want {
+		t.Errorf("keys add of %d bytes = %d %q; want %q", maxKeysInput+1, code, errOut, want)
+	}
+	if _, err := f.store.Lookup(k.Fingerprint); err == nil {
+		t.Errorf("keys add over the limit added %s", k.Fingerprint)
+	}
+}
+
 func TestKeysOtherUser(t *testing.T) {
 	f := newFixture(t)
 	if _, errOut, code := f.run("alice", "keys list --user bob", ""); code == 0 || errOut != MsgNotAdmin+"\n" {

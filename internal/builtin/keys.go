@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
 	"github.com/gitserver/gitserver/shim"
@@ -54,12 +54,13 @@ func keysList(e Env, store *keys.Store, target string) error {
 
 // keysAdd adds the key lines on stdin for target, all or nothing.
 func keysAdd(e Env, store *keys.Store, target string) error {
-	data, err := io.ReadAll(io.LimitReader(e.Stdin, maxKeysInput+1))
+	data, err := bounded.ReadAll(e.Stdin, maxKeysInput, "stdin")
+	var tooLarge *bounded.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return fail(e, fmt.Sprintf("gitserver: more than %d bytes on stdin; no key was added", maxKeysInput), err)
+	}
 	if err != nil {
 		return fail(e, shim.MsgUnavailable, err)
-	}
-	if len(data) > maxKeysInput {
-		return fail(e, fmt.Sprintf("gitserver: more than %d bytes on stdin; no key was added", maxKeysInput), errors.New("input too large"))
 	}
 	parsed, errs := sshkey.ParseLines(bytes.NewReader(data))
 	for _, le := range errs {

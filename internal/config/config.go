@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // DefaultPath is where gitserver looks for its config when neither
@@ -146,12 +148,9 @@ func Load(path string) (*Config, error) {
 // Parse decodes a config from r; file names it in errors and anchors
 // relative paths.
 func Parse(file string, r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	data, err := bounded.ReadAll(r, maxSize, file)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", file, err)
-	}
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("config: %s is larger than %d MiB", file, maxSize>>20)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	c := Default()
 	c.Policy = "" // to tell whether the file sets it

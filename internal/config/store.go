@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // Store names the shared state: PostgreSQL, the source of truth of the
@@ -90,12 +91,9 @@ func readDSN(path string) (string, error) {
 	if m := fi.Mode(); !m.IsRegular() || m.Perm()&0o004 != 0 {
 		return "", fmt.Errorf("store.dsn_file %s is readable by others (mode %04o) and may hold a password; run: chmod o-rwx %s", path, m.Perm(), path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxDSNSize+1))
+	data, err := bounded.ReadAll(f, maxDSNSize, "store.dsn_file "+path)
 	if err != nil {
-		return "", fmt.Errorf("store.dsn_file: %w", err)
-	}
-	if len(data) > maxDSNSize {
-		return "", fmt.Errorf("store.dsn_file %s is larger than %d bytes; want one connection string", path, maxDSNSize)
+		return "", fmt.Errorf("%w; want one connection string", err)
 	}
 	line, _, _ := bytes.Cut(data, []byte("\n"))
 	dsn := string(bytes.TrimSpace(line))

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 )
@@ -84,14 +84,7 @@ func readConfigFile(path string) ([]byte, error) {
 	} else if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxConfigSize)
-	}
-	return data, nil
+	return bounded.ReadAll(f, maxConfigSize, path)
 }
 
 // metaFrom reads the creator and the role members in the config file

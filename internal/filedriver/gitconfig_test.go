@@ -211,7 +211,7 @@ func TestReadCreatorLimit(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(data+"x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadMeta(dir); err == nil || !strings.Contains(err.Error(), "1048576") {
+	if _, err := ReadMeta(dir); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("ReadMeta of %d bytes = %v; want an error naming the limit", len(data)+1, err)
 	}
 }

@@ -31,6 +31,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // Bounds on the gitolite.conf Translate reads, in whole MiB and KiB for
@@ -91,12 +93,9 @@ var (
 // parse reads gitolite.conf; roles are the role names gitolite's rc
 // declares.
 func parse(r io.Reader, roles []string) (*conf, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxConf+1))
+	data, err := bounded.ReadAll(r, maxConf, "input")
 	if err != nil {
 		return nil, err
-	}
-	if len(data) > maxConf {
-		return nil, fmt.Errorf("input is larger than %d MiB", maxConf>>20)
 	}
 	c := &conf{groups: map[string][]string{}, roles: map[string]bool{}}
 	for _, r := range roles {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/policy"
 )
@@ -119,12 +120,9 @@ func checkMember(role, member string) string {
 
 // readAtMost reads all of r, an error if it is longer than max bytes.
 func readAtMost(r io.Reader, max int, what string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+	data, err := bounded.ReadAll(r, int64(max), what)
 	if err != nil {
-		return nil, fmt.Errorf("gitolite: %s: %w", what, err)
-	}
-	if len(data) > max {
-		return nil, fmt.Errorf("gitolite: %s is larger than %d bytes", what, max)
+		return nil, fmt.Errorf("gitolite: %w", err)
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, fmt.Errorf("gitolite: %s contains a NUL byte", what)

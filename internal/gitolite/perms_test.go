@@ -75,7 +75,7 @@ func TestParsePermsTooLarge(t *testing.T) {
 		t.Errorf("ParsePerms(%d bytes) = %d perms, %v; want every line", len(fits), len(perms), err)
 	}
 	big := fits + line
-	if perms, _, err := ParsePerms(strings.NewReader(big), DefaultRoles); err == nil || perms != nil || err.Error() != "gitolite: gl-perms is larger than 65536 bytes" {
+	if perms, _, err := ParsePerms(strings.NewReader(big), DefaultRoles); err == nil || perms != nil || err.Error() != "gitolite: gl-perms is larger than 64 KiB" {
 		t.Errorf("ParsePerms(%d bytes) = %d perms, %v; want no perms and the limit", len(big), len(perms), err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // maxRC bounds the rc file RolesFromRC reads.
@@ -23,12 +25,9 @@ var (
 // It reads the file as text, without running Perl; an entry it cannot
 // read is an error.
 func RolesFromRC(r io.Reader) ([]string, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxRC+1))
+	data, err := bounded.ReadAll(r, maxRC, "rc file")
 	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxRC {
-		return nil, fmt.Errorf("gitolite: rc file is larger than %d MiB", maxRC>>20)
+		return nil, fmt.Errorf("gitolite: %w", err)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(data), "\n") {

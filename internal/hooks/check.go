@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -24,11 +25,7 @@ const MaxInput = 32 << 20
 
 // ReadInput reads a hook's whole input, at most MaxInput bytes.
 func ReadInput(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
-	if err == nil && len(b) > MaxInput {
-		err = fmt.Errorf("hooks: input larger than %d bytes", MaxInput)
-	}
-	return b, err
+	return bounded.ReadAll(r, MaxInput, "hooks: input")
 }
 
 // Push is what git gives a hook of one push: its environment, input and

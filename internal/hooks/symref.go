@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -128,12 +129,9 @@ func rootSymref(root *os.Root) readSymref {
 			return "", false, fmt.Errorf("hooks: %w", err)
 		}
 		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxRefFile+1))
-		switch {
-		case err != nil:
+		b, err := bounded.ReadAll(f, maxRefFile, "ref "+name)
+		if err != nil {
 			return "", false, fmt.Errorf("hooks: %w", err)
-		case len(b) > maxRefFile:
-			return "", false, fmt.Errorf("hooks: ref %s is larger than %d bytes", name, maxRefFile)
 		}
 		target, ok := bytes.CutPrefix(b, []byte("ref:"))
 		return string(bytes.TrimSpace(target)), ok, nil

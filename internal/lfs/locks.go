@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gitserver/gitserver/internal/bounded"
 )
 
 // MaxLockPath bounds a locked path, in bytes.
@@ -166,12 +167,9 @@ func readLock(name string) (Lock, error) {
 		return Lock{}, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxLockFile+1))
+	b, err := bounded.ReadAll(f, maxLockFile, "lock file "+name)
 	if err != nil {
-		return Lock{}, err
-	}
-	if n := len(b); n > maxLockFile {
-		return Lock{}, fmt.Errorf("lfs: lock file %s is larger than %d bytes", name, maxLockFile)
+		return Lock{}, fmt.Errorf("lfs: %w", err)
 	}
 	var lk Lock
 	if err := json.Unmarshal(b, &lk); err != nil {

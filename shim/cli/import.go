@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/internal/gitolite"
 	"github.com/gitserver/gitserver/keys"
 	"github.com/gitserver/gitserver/keys/sshkey"
@@ -220,12 +220,9 @@ func readKeyFile(path string) ([]keys.Key, []*sshkey.LineError, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	data, err := bounded.ReadAll(f, maxKeyFile, path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, nil, fmt.Errorf("%s is larger than %d MiB", path, maxKeyFile>>20)
+		return nil, nil, err
 	}
 	ks, errs := sshkey.ParseLines(bytes.NewReader(data))
 	return ks, errs, nil

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/internal/filedriver"
 	"github.com/gitserver/gitserver/internal/gitolite"
 	"github.com/gitserver/gitserver/internal/setup"
@@ -180,12 +180,9 @@ func copyConfig(src, dst string) (fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", src)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxImportConfig+1))
+	data, err := bounded.ReadAll(f, maxImportConfig, src)
 	if err != nil {
 		return nil, err
-	}
-	if len(data) > maxImportConfig {
-		return nil, fmt.Errorf("%s is larger than %d bytes", src, maxImportConfig)
 	}
 	return fi, os.WriteFile(dst, data, 0o600)
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitserver/gitserver/internal/bounded"
 	"github.com/gitserver/gitserver/internal/webhook"
 )
 
@@ -72,12 +73,9 @@ func readSecret(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecret+1))
+	b, err := bounded.ReadAll(f, maxSecret, "secret file "+path)
 	if err != nil {
 		return nil, err
-	}
-	if len(b) > maxSecret {
-		return nil, fmt.Errorf("secret file %s is larger than %d bytes", path, maxSecret)
 	}
 	s := bytes.TrimRight(b, "\r\n")
 	if len(s) == 0 {
