@@ -161,7 +161,7 @@ func median(d []time.Duration) time.Duration {
 // everything gitserver links, so that what is start-up of a Go program
 // this size and what is gitserver's own work can be told apart.
 //
-//	go test ./internal/e2e -run XXX -bench AuthorizedKeys -benchtime 300x
+//	go test ./internal/e2e -run XXX -bench 'AuthorizedKeys$' -benchtime 300x
 func BenchmarkAuthorizedKeys(b *testing.B) {
 	bin := buildBinary(b)
 	hello := helloBinary(b)
@@ -282,7 +282,7 @@ func seedRefs(b *testing.B, repo string, n int) {
 // gitserver (AuthorizedKeysCommand + forced shell) and, as the baseline,
 // git-shell behind a plain authorized_keys file.
 //
-//	go test ./internal/e2e -run XXX -bench LsRemote -benchtime 100x
+//	go test ./internal/e2e -run XXX -bench '^BenchmarkLsRemote$' -benchtime 40x
 func BenchmarkLsRemote(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client
@@ -311,7 +311,7 @@ func BenchmarkLsRemote(b *testing.B) {
 // the same repository from the same clone, in turn; the commit is made
 // before the clock starts.
 //
-//	go test ./internal/e2e -run XXX -bench 'Push$' -benchtime 40x
+//	go test ./internal/e2e -run XXX -bench '^BenchmarkPush$' -benchtime 40x
 func BenchmarkPush(b *testing.B) {
 	s := newBenchServer(b)
 	alice := s.client
