@@ -61,10 +61,18 @@ func (p *Policy) Webhooks() []*Webhook { return p.webhooks }
 
 // Wants reports whether w takes event for the repository.
 func (w *Webhook) Wants(event, repo string) bool {
-	if !slices.Contains(w.Events, event) {
-		return false
+	return slices.Contains(w.Events, event) && matchAny(w.repos, repo)
+}
+
+// HasWebhook reports whether any of p's webhooks takes any event for the
+// repository: whether a push to it may have deliveries to queue.
+func (p *Policy) HasWebhook(repo string) bool {
+	for _, w := range p.webhooks {
+		if matchAny(w.repos, repo) {
+			return true
+		}
 	}
-	return matchAny(w.repos, repo)
+	return false
 }
 
 // WantsRef reports whether a ref update concerns w: every ref when it

@@ -56,3 +56,29 @@ allow_private = true
 		}
 	}
 }
+
+// TestHasWebhook: a push needs the post-receive that queues deliveries
+// only to a repository some webhook names, whatever its events.
+func TestHasWebhook(t *testing.T) {
+	p, err := Parse("policy.toml", strings.NewReader(`
+[[webhook]]
+url         = "https://ci.example.com/hook"
+secret_file = "/etc/gitserver/ci.secret"
+events      = ["repo_create"]
+repos       = ["team/*"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasWebhook("team/app") || p.HasWebhook("other/app") || p.HasWebhook("team/a/b") {
+		t.Errorf("HasWebhook: team/app %v, other/app %v, team/a/b %v; want true, false, false",
+			p.HasWebhook("team/app"), p.HasWebhook("other/app"), p.HasWebhook("team/a/b"))
+	}
+	none, err := Parse("policy.toml", strings.NewReader("[groups]\nadmins = [\"alice\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.HasWebhook("team/app") {
+		t.Error("a policy without webhooks has one")
+	}
+}

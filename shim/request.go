@@ -93,13 +93,13 @@ type Shim struct {
 	Git    string // absolute path of the git binary
 	Home   string // HOME for git (the ssh user's home)
 	// Hooks returns the hooks directory gitserver owns (see package
-	// internal/hooks) for a push to the repository at dir: receive-pack
-	// runs with -c core.hooksPath=Hooks(dir), which no repository config
-	// can override, so that its pre-receive hook checks every pushed ref.
-	// Plan calls it only for a push, so that reads never pay for it; an
-	// error refuses the push. Nil means receive-pack runs with the
-	// repository's own hooks and no per-ref checks.
-	Hooks func(dir string) (string, error)
+	// internal/hooks) for a push to the repository name at dir:
+	// receive-pack runs with -c core.hooksPath=Hooks(name, dir), which no
+	// repository config can override, so that its pre-receive hook checks
+	// every pushed ref. Plan calls it only for a push, so that reads never
+	// pay for it; an error refuses the push. Nil means receive-pack runs
+	// with the repository's own hooks and no per-ref checks.
+	Hooks func(name, dir string) (string, error)
 	// Create, when set, creates the repository name at dir for user: a
 	// push to a missing repository creates it when the driver implements
 	// CreateAuthorizer and allows it. dir's parent lies inside Root.
@@ -207,7 +207,7 @@ func (s *Shim) Plan(ctx context.Context, req Request) (*Plan, error) {
 			return p, &ClientError{MsgDenied, err}
 		}
 	}
-	hooks, err := s.hooksPath(cmd.Verb, p.Dir)
+	hooks, err := s.hooksPath(cmd.Verb, p.Name, p.Dir)
 	if err != nil {
 		return p, &ClientError{MsgUnavailable, fmt.Errorf("hooks directory (pushes are refused until it can be written): %w", err)}
 	}
@@ -263,13 +263,13 @@ func authVerb(cmd Command) string {
 	return UploadPack
 }
 
-// hooksPath is the hooks directory receive-pack runs with on dir; other
-// verbs run no hooks.
-func (s *Shim) hooksPath(verb, dir string) (string, error) {
+// hooksPath is the hooks directory receive-pack runs with on the
+// repository name at dir; other verbs run no hooks.
+func (s *Shim) hooksPath(verb, name, dir string) (string, error) {
 	if verb != ReceivePack || s.Hooks == nil {
 		return "", nil
 	}
-	return s.Hooks(dir)
+	return s.Hooks(name, dir)
 }
 
 // repoDir checks that dir is a repository inside the root and returns its

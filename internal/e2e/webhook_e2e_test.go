@@ -184,6 +184,12 @@ func TestWebhooks(t *testing.T) {
 	// Kill -9 the worker with deliveries queued, start it again.
 	syscall.Kill(-worker.Process.Pid, syscall.SIGKILL)
 	worker.Wait()
+	// The repository's own post-receive runs after gitserver's queued
+	// the deliveries.
+	rec := filepath.Join(s.dir, "post-receive-ran")
+	own := filepath.Join(s.repos, "team/app.git/hooks/post-receive")
+	writeFile(t, own, "#!/bin/sh\n{ echo \"post-receive $*\"; cat; } >> "+rec+"\n")
+	os.Chmod(own, 0o755)
 	for i := range 5 {
 		writeFile(t, filepath.Join(aw, fmt.Sprint("k", i)), "k\n")
 		alice.mustGit(aw, "add", ".")
@@ -192,6 +198,9 @@ func TestWebhooks(t *testing.T) {
 	}
 	if out := s.admin("", "hooks", "deliveries"); strings.Count(out, ok.url) < 5 {
 		t.Fatalf("%d deliveries waiting for the app receiver, want 5 or more:\n%s", strings.Count(out, ok.url), out)
+	}
+	if got, err := os.ReadFile(rec); err != nil || strings.Count(string(got), "post-receive \n") != 5 || strings.Count(string(got), " refs/heads/main\n") != 5 {
+		t.Errorf("the repository's post-receive ran as %q, %v; want once for each of 5 pushes", got, err)
 	}
 	startWorker(t, bin, s.cfg, "--first-retry", "200ms")
 	waitFor(t, "the queued deliveries after the restart", func() bool { return ok.distinct() == 6 })

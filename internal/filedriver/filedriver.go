@@ -240,6 +240,16 @@ func (d *Driver) RepoPath(_ context.Context, path string) (string, error) {
 	return filepath.Join(d.repos, shim.DirName(name)), nil
 }
 
+// HasWebhook reports whether the policy in force has a webhook for the
+// repository name: a push to it runs the post-receive hook that queues
+// the deliveries. A policy that cannot be read counts as having one, so
+// that the hook runs and logs why it queued nothing (the push itself is
+// refused, as every decision is, until the policy reads again).
+func (d *Driver) HasWebhook(repo string) bool {
+	pol, err := d.policy.get()
+	return err != nil || pol.HasWebhook(repo)
+}
+
 // LoadPolicy reads and parses the policy file at path.
 func LoadPolicy(path string) (*policy.Policy, error) {
 	f, err := os.Open(path)

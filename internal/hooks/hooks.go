@@ -2,17 +2,20 @@
 // runs gitserver's pre-receive check.
 //
 // receive-pack runs as "git -c core.hooksPath=DIR receive-pack REPO" (see
-// shim.Shim.HooksPath), where DIR is the directory this package keeps:
-// one small script per hook git runs during a push (Names). Only the
-// pre-receive script starts gitserver ("gitserver --config FILE hook
-// pre-receive"), which checks every pushed ref update against the driver
-// and then runs the repository's own pre-receive (Push.Run). Every other
-// script is a few lines of sh that exec the repository's own hook of the
-// same name when it is an executable file, and otherwise exit 0: a push
-// starts gitserver once, and admins keep their hooks. A push to a
-// repository that has none of those hooks runs DIR/pre-receive-only
-// instead, which holds the pre-receive script alone (For): git then
-// starts no process but gitserver's.
+// shim.Shim.Hooks), where DIR is one of the directories this package
+// keeps (For chooses it for each push). The pre-receive script starts
+// gitserver ("gitserver --config FILE hook pre-receive"), which checks
+// every pushed ref update against the driver and then runs the
+// repository's own pre-receive (Push.Run). When a webhook wants the
+// repository, the post-receive script starts gitserver too, which queues
+// the push's deliveries and then runs the repository's own post-receive.
+// Every other script is a few lines of sh that exec the repository's own
+// hook of the same name when it is an executable file, and otherwise exit
+// 0; a repository that has none of those hooks pushes through a
+// directory that holds only the scripts that start gitserver, so that git
+// starts no sh for them. A push with no webhook and no repository hooks
+// starts one process besides git's own: gitserver, for the check; and
+// admins keep their hooks.
 //
 // A repository's hook is GIT_DIR/hooks/NAME (GIT_DIR "." when unset;
 // git runs hooks in the repository), run with git's arguments, input and
@@ -57,25 +60,65 @@ import (
 )
 
 // Names are the hooks receive-pack runs (in a bare repository), all of
-// which the directory holds: with core.hooksPath set, git would otherwise
-// skip a repository's own hook of a name missing here.
+// which a directory that chains holds: with core.hooksPath set, git would
+// otherwise skip a repository's own hook of a name missing there.
 var Names = []string{"pre-receive", "update", "post-receive", "post-update", "reference-transaction", "push-to-checkout", "proc-receive"}
 
 // Dir is the hooks directory inside gitserver's data directory.
 func Dir(dataDir string) string { return filepath.Join(dataDir, "hooks") }
 
+// A layout is one of the hooks directories Ensure writes, for one kind of
+// push (see For).
+type layout struct {
+	sub string // the directory below Dir ("" for Dir itself)
+	// webhooks: post-receive runs gitserver, which queues the push's
+	// webhook deliveries and then runs the repository's post-receive.
+	webhooks bool
+	// chain: the directory holds every name in Names, the ones that do
+	// not start gitserver running the repository's hook of that name;
+	// otherwise it holds only the hooks that start gitserver.
+	chain bool
+}
+
+// layouts are the four directories: a push starts gitserver for
+// post-receive only when a webhook wants the repository, and sh for the
+// other names only when the repository has hooks of its own.
+var layouts = []layout{
+	{sub: "", webhooks: true, chain: true},
+	{sub: "no-webhooks", webhooks: false, chain: true},
+	{sub: "pre-and-post-receive", webhooks: true, chain: false},
+	{sub: "pre-receive-only", webhooks: false, chain: false},
+}
+
+// names are the hooks l's directory holds.
+func (l layout) names() []string {
+	if l.chain {
+		return Names
+	}
+	if l.webhooks {
+		return []string{"pre-receive", "post-receive"}
+	}
+	return []string{"pre-receive"}
+}
+
+// runsGitserver reports whether l's script for name starts gitserver.
+func (l layout) runsGitserver(name string) bool {
+	return name == "pre-receive" || name == "post-receive" && l.webhooks
+}
+
 // Script returns the text of the hook name: for pre-receive, a script
-// that runs bin with config; for every other hook, one that runs only
-// the repository's own hook.
-func Script(bin, config, name string) string {
-	switch name {
-	case "pre-receive":
+// that runs bin with config; for post-receive, with webhooks, one that
+// does the same; for every other hook, one that runs only the
+// repository's own hook.
+func Script(bin, config, name string, webhooks bool) string {
+	switch {
+	case name == "pre-receive":
 		return "#!/bin/sh\n" +
 			"# Written by gitserver: checks pushed refs against the policy, then runs\n" +
 			"# the repository's own hooks/pre-receive if it is executable. Rewritten\n" +
 			"# when it differs; do not edit.\n" +
 			"exec " + shQuote(bin) + " --config " + shQuote(config) + " hook pre-receive \"$@\"\n"
-	case "post-receive":
+	case name == "post-receive" && webhooks:
 		return "#!/bin/sh\n" +
 			"# Written by gitserver: queues the push's webhook deliveries, then runs\n" +
 			"# the repository's own hooks/post-receive if it is executable. Rewritten\n" +
@@ -96,63 +139,63 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Ensure makes dir hold the hook scripts for bin and config, writing only
-// what differs, and returns dir. bin and config must be absolute.
+// Ensure makes dir hold the hook scripts for bin and config, in each of
+// the directories For chooses from, writing only what differs, and
+// returns dir. bin and config must be absolute. A hook a directory must
+// not hold (one an older version wrote there) is removed.
 func Ensure(dir, bin, config string) (string, error) {
 	if !filepath.IsAbs(bin) || !filepath.IsAbs(config) {
 		return "", fmt.Errorf("hooks: %q and %q must be absolute paths", bin, config)
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("hooks: %w", err)
-	}
-	if err := checkMode(dir, true); err != nil {
-		return "", err
-	}
-	for _, name := range Names {
-		if err := ensureScript(filepath.Join(dir, name), Script(bin, config, name)); err != nil {
+	for _, l := range layouts {
+		d := filepath.Join(dir, l.sub)
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("hooks: %w", err)
+		}
+		if err := checkMode(d, true); err != nil {
 			return "", err
 		}
-	}
-	only := filepath.Join(dir, checkOnly)
-	if err := os.Mkdir(only, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("hooks: %w", err)
-	}
-	if err := checkMode(only, true); err != nil {
-		return "", err
-	}
-	for _, name := range gitserverHooks {
-		if err := ensureScript(filepath.Join(only, name), Script(bin, config, name)); err != nil {
-			return "", err
+		for _, name := range Names {
+			p := filepath.Join(d, name)
+			if !slices.Contains(l.names(), name) {
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return "", fmt.Errorf("hooks: %w", err)
+				}
+				continue
+			}
+			if err := ensureScript(p, Script(bin, config, name, l.webhooks)); err != nil {
+				return "", err
+			}
 		}
 	}
 	return dir, nil
 }
 
-// gitserverHooks are the hooks that run gitserver itself: in both
-// directories.
-var gitserverHooks = []string{"pre-receive", "post-receive"}
-
-// checkOnly is the directory, inside the hooks directory, that holds
-// gitserver's own hook scripts alone (see For).
-const checkOnly = "pre-receive-only"
-
-// For returns the hooks directory for a push to the repository at repo:
-// dir, which Ensure wrote, or, when the repository has no hook that
-// dir's sh scripts would look for (none of Names but pre-receive exists
-// in repo/hooks, in any form), dir's directory that holds only the
-// pre-receive script, so that git starts no process for those hooks. A
-// hook added to the repository while a push runs may be missed by that
+// For returns the hooks directory, of those Ensure wrote in dir, for a
+// push to the repository at repo; webhooks says whether a webhook wants
+// that repository. Git then starts gitserver for pre-receive, and for
+// post-receive only with webhooks; and it starts sh for the other hook
+// names only when the repository has one of the hooks those scripts look
+// for (any of Names, in any form, but the ones gitserver runs itself).
+// A hook added to the repository while a push runs may be missed by that
 // push; an error other than "does not exist" counts as a hook.
-func For(dir, repo string) string {
+func For(dir, repo string, webhooks bool) string {
+	want := layout{webhooks: webhooks}
 	for _, name := range Names {
-		if slices.Contains(gitserverHooks, name) {
-			continue // in both directories
+		if want.runsGitserver(name) {
+			continue // gitserver runs the repository's own
 		}
 		if _, err := os.Lstat(filepath.Join(repo, "hooks", name)); !errors.Is(err, fs.ErrNotExist) {
-			return dir
+			want.chain = true
+			break
 		}
 	}
-	return filepath.Join(dir, checkOnly)
+	for _, l := range layouts {
+		if l.webhooks == want.webhooks && l.chain == want.chain {
+			return filepath.Join(dir, l.sub)
+		}
+	}
+	panic("hooks: no layout") // layouts has every combination
 }
 
 // ensureScript writes body to path unless it already holds exactly that.
@@ -202,19 +245,21 @@ func checkMode(path string, dir bool) error {
 // whoever can write them decides what every push runs. A directory that
 // does not exist yet is fine (Ensure creates it).
 func Check(dir string) error {
-	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err := checkMode(dir, true); err != nil {
-		return err
-	}
-	only := filepath.Join(dir, checkOnly)
-	for _, p := range append(append(paths(dir, Names), only), paths(only, gitserverHooks)...) {
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+	for _, l := range layouts {
+		d := filepath.Join(dir, l.sub)
+		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err := checkMode(p, p == only); err != nil {
+		if err := checkMode(d, true); err != nil {
 			return err
+		}
+		for _, p := range paths(d, Names) {
+			if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err := checkMode(p, false); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,7 +81,8 @@ func TestCheck(t *testing.T) {
 		t.Error("Check accepted a world-writable hook")
 	}
 	os.Chmod(filepath.Join(dir, Names[0]), 0o755)
-	for _, p := range []string{filepath.Join(dir, checkOnly, "pre-receive"), filepath.Join(dir, checkOnly)} {
+	only := filepath.Join(dir, "pre-receive-only")
+	for _, p := range []string{filepath.Join(only, "pre-receive"), only, filepath.Join(dir, "no-webhooks", "post-receive")} {
 		os.Chmod(p, 0o777)
 		if err := Check(dir); err == nil {
 			t.Errorf("Check accepted a world-writable %s", p)
@@ -136,7 +138,7 @@ func TestChainScript(t *testing.T) {
 				tt.setup(t, hooks)
 			}
 			script := filepath.Join(base, "script")
-			if err := os.WriteFile(script, []byte(Script("/g", "/c", "update")), 0o755); err != nil {
+			if err := os.WriteFile(script, []byte(Script("/g", "/c", "update", false)), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			cmd := exec.Command("sh", script, "a", "b")
@@ -233,40 +235,83 @@ func TestScriptsInPush(t *testing.T) {
 	}
 }
 
-// TestFor: a repository without hooks of its own pushes through the
-// directory that holds pre-receive alone, and git runs it there; any
-// other hook, in any form, brings back the whole directory.
+// TestFor: each push goes through the directory that starts the fewest
+// processes for it, and git runs what is there: gitserver for
+// pre-receive; gitserver for post-receive only when a webhook wants the
+// repository; sh for the other names only when the repository has hooks
+// of its own, in any form.
 func TestFor(t *testing.T) {
 	base := t.TempDir()
-	mark := filepath.Join(base, "checked")
+	mark := filepath.Join(base, "ran")
 	bin := filepath.Join(base, "gitserver")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$*\" >> "+mark+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"gitserver $*\" >> "+mark+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	dir, err := Ensure(filepath.Join(base, "hooks"), bin, "/c")
 	if err != nil {
 		t.Fatal(err)
 	}
-	only := filepath.Join(dir, checkOnly)
-	entries, err := os.ReadDir(only)
-	if err != nil || len(entries) != 2 || entries[0].Name() != "post-receive" || entries[1].Name() != "pre-receive" {
-		t.Fatalf("%s holds %v, %v; want post-receive and pre-receive alone", only, entries, err)
+	holds := map[string][]string{
+		"":                     Names,
+		"no-webhooks":          Names,
+		"pre-and-post-receive": {"post-receive", "pre-receive"},
+		"pre-receive-only":     {"pre-receive"},
 	}
+	for sub, want := range holds {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			if !e.IsDir() {
+				got = append(got, e.Name())
+			}
+		}
+		if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s holds %v, want %v", filepath.Join(dir, sub), got, want)
+		}
+	}
+
 	r := newRepo(t) // git init: sample hooks only
 	r.writeHook("pre-receive", "#!/bin/sh\nexit 0\n")
-	if got := For(dir, r.dir); got != only {
-		t.Fatalf("For(repository with pre-receive only) = %s, want %s", got, only)
+	const check = "gitserver --config /c hook pre-receive\n"
+	const queue = "gitserver --config /c hook post-receive\n"
+	own := "#!/bin/sh\necho \"own post-receive\" >> " + mark + "\n"
+	for _, tt := range []struct {
+		name        string
+		webhooks    bool
+		postReceive bool // the repository has its own post-receive
+		sub, ran    string
+	}{
+		{"no webhooks, no hooks", false, false, "pre-receive-only", check},
+		{"webhooks, no hooks", true, false, "pre-and-post-receive", check + queue},
+		{"no webhooks, own post-receive", false, true, "no-webhooks", check + "own post-receive\n"},
+		// gitserver's post-receive runs the repository's; the script
+		// that stands for gitserver here does not.
+		{"webhooks, own post-receive", true, true, "pre-and-post-receive", check + queue},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(filepath.Join(r.dir, "hooks", "post-receive"))
+			if tt.postReceive {
+				r.writeHook("post-receive", own)
+			}
+			got := For(dir, r.dir, tt.webhooks)
+			if want := filepath.Join(dir, tt.sub); got != want {
+				t.Fatalf("For = %s, want %s", got, want)
+			}
+			os.Remove(mark)
+			r.srv("config", "core.hooksPath", got)
+			r.commit(tt.name)
+			r.git(r.work, "push", "-q", r.dir, "main")
+			if ran, err := os.ReadFile(mark); err != nil || string(ran) != tt.ran {
+				t.Fatalf("the push ran %q, %v; want %q", ran, err, tt.ran)
+			}
+		})
 	}
-	r.srv("config", "core.hooksPath", For(dir, r.dir))
-	r.commit("second")
-	r.git(r.work, "push", "-q", r.dir, "main")
-	if got, err := os.ReadFile(mark); err != nil || string(got) != "--config /c hook pre-receive\n--config /c hook post-receive\n" {
-		t.Fatalf("the check ran as %q, %v", got, err)
-	}
+	os.Remove(filepath.Join(r.dir, "hooks", "post-receive"))
+
 	for _, name := range Names[1:] {
-		if name == "post-receive" {
-			continue // gitserver's own, in both directories
-		}
 		for _, create := range []func(p string) error{
 			func(p string) error { return os.WriteFile(p, nil, 0o644) }, // not even executable
 			func(p string) error { return os.Symlink("nothere", p) },
@@ -275,10 +320,38 @@ func TestFor(t *testing.T) {
 			if err := create(p); err != nil {
 				t.Fatal(err)
 			}
-			if got := For(dir, r.dir); got != dir {
-				t.Errorf("For(repository with hooks/%s) = %s, want %s", name, got, dir)
+			for _, webhooks := range []bool{false, true} {
+				want := filepath.Join(dir, "no-webhooks")
+				switch {
+				case webhooks && name == "post-receive":
+					want = filepath.Join(dir, "pre-and-post-receive") // gitserver's runs it
+				case webhooks:
+					want = dir
+				}
+				if got := For(dir, r.dir, webhooks); got != want {
+					t.Errorf("For(repository with hooks/%s, webhooks %v) = %s, want %s", name, webhooks, got, want)
+				}
 			}
 			os.Remove(p)
 		}
+	}
+}
+
+// TestEnsureRemovesStale: a hook an older version wrote into a
+// directory that must not hold it goes, so git does not run it.
+func TestEnsureRemovesStale(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hooks")
+	if _, err := Ensure(dir, "/g", "/c"); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "pre-receive-only", "post-receive")
+	if err := os.WriteFile(stale, []byte(Script("/g", "/c", "post-receive", true)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ensure(dir, "/g", "/c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Fatalf("%s after Ensure: %v", stale, err)
 	}
 }

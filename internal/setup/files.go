@@ -28,30 +28,35 @@ func (a *App) EnsureHooks() (string, error) {
 	return hooks.Ensure(hooks.Dir(a.Cfg.DataDir), bin, a.Cfg.File)
 }
 
-// HooksFor is the shim's Hooks: the hooks directory for a push to the
-// repository at repo (hooks.For), written first if need be. With ensured,
-// the directory is taken as written (serve writes it once at start).
-func (a *App) HooksFor(ensured string) func(repo string) (string, error) {
-	return func(repo string) (string, error) {
-		dir := ensured
-		if dir == "" {
+// HooksFor is the shim's Hooks, for driver d: the hooks directory for a
+// push to the repository name at dir (hooks.For), written first if need
+// be. With ensured, the directory is taken as written (serve writes it
+// once at start). The push runs the post-receive hook that queues webhook
+// deliveries only when d's policy in force has a webhook for name.
+func (a *App) HooksFor(ensured string, d shim.Driver) func(name, dir string) (string, error) {
+	return func(name, dir string) (string, error) {
+		hooksDir := ensured
+		if hooksDir == "" {
 			var err error
-			if dir, err = a.EnsureHooks(); err != nil {
+			if hooksDir, err = a.EnsureHooks(); err != nil {
 				return "", err
 			}
 		}
-		return hooks.For(dir, repo), nil
+		return hooks.For(hooksDir, dir, wantsWebhooks(d, name)), nil
 	}
 }
 
-// HooksPath is EnsureHooks for the shim's HooksPath: it returns which
-// hooks directory a push to a repository runs (hooks.For).
-func (a *App) HooksPath() (func(repo string) string, error) {
-	dir, err := a.EnsureHooks()
-	if err != nil {
-		return nil, err
-	}
-	return func(repo string) string { return hooks.For(dir, repo) }, nil
+// webhookPolicy is a driver whose policy may hold webhooks: the file
+// driver (see filedriver.Driver.HasWebhook).
+type webhookPolicy interface {
+	HasWebhook(repo string) bool
+}
+
+// wantsWebhooks reports whether a push to repo must queue webhook
+// deliveries: only a driver with a webhook policy has any.
+func wantsWebhooks(d shim.Driver, repo string) bool {
+	w, ok := d.(webhookPolicy)
+	return ok && w.HasWebhook(repo)
 }
 
 // CreateBareRepo is what 'gitserver repos create' runs: git init --bare,

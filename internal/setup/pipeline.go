@@ -27,7 +27,7 @@ func (a *App) Shim(d shim.Driver, log hclog.Logger) (*shim.Shim, error) {
 		Root:     a.Cfg.Repos,
 		Git:      git,
 		Home:     a.Owner.Home,
-		Hooks:    a.HooksFor(""),
+		Hooks:    a.HooksFor("", d),
 		Create:   a.CreateOnPush(git),
 		Builtin:  builtin.Run,
 		Log:      log,

@@ -282,7 +282,7 @@ func (c *ServeCmd) setup(a *app, e *env) (*listener.Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh.Hooks = a.HooksFor(hooksDir)
+	sh.Hooks = a.HooksFor(hooksDir, d)
 	var obs listener.Observer
 	if c.sink != nil {
 		obs = c.sink
