@@ -55,7 +55,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -90,15 +89,9 @@ var layouts = []layout{
 	{sub: "pre-receive-only", webhooks: false, chain: false},
 }
 
-// names are the hooks l's directory holds.
-func (l layout) names() []string {
-	if l.chain {
-		return Names
-	}
-	if l.webhooks {
-		return []string{"pre-receive", "post-receive"}
-	}
-	return []string{"pre-receive"}
+// holds reports whether l's directory holds the hook name.
+func (l layout) holds(name string) bool {
+	return l.chain || l.runsGitserver(name)
 }
 
 // runsGitserver reports whether l's script for name starts gitserver.
@@ -157,7 +150,7 @@ func Ensure(dir, bin, config string) (string, error) {
 		}
 		for _, name := range Names {
 			p := filepath.Join(d, name)
-			if !slices.Contains(l.names(), name) {
+			if !l.holds(name) {
 				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return "", fmt.Errorf("hooks: %w", err)
 				}
