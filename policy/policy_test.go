@@ -224,3 +224,34 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParse parses policies shaped like a gitolite import, one
+// stanza per repository (a write rule for two users and a group, a read
+// rule for everyone), at 1, 100, 1,000 and 5,000 repositories. Behind
+// sshd every request is a new process, which parses the policy once (a
+// push twice: the shell and the pre-receive hook), so this is what the
+// policy's size adds to each request there; `serve` parses it only when
+// the file changes.
+//
+//	go test -run '^$' -bench Parse -benchtime 20x ./policy
+func BenchmarkParse(b *testing.B) {
+	for _, repos := range []int{1, 100, 1000, 5000} {
+		var doc strings.Builder
+		doc.WriteString("[groups]\nadmins = [\"alice\", \"bob\"]\n")
+		for i := range repos {
+			fmt.Fprintf(&doc, "\n[[rule]]\nrepos = [\"team%d/app%d\"]\nusers = [\"user%d\", \"user%d\", \"@admins\"]\naccess = \"write\"\n", i, i, i, i+1)
+			fmt.Fprintf(&doc, "\n[[rule]]\nrepos = [\"team%d/app%d\"]\nusers = [\"@all\"]\naccess = \"read\"\n", i, i)
+		}
+		data := doc.String()
+		b.Run(fmt.Sprintf("rules=%d", 2*repos), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Parse("bench.toml", strings.NewReader(data))
+				if err != nil || len(p.Rules) != 2*repos {
+					b.Fatalf("Parse: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -194,7 +194,8 @@ func BenchmarkAuthorizedKeys(b *testing.B) {
 // 1,000 keys and one of 1,000,000 keys held by 1,000 users (1,000 keys
 // each: the shape of a store with many bot or deploy keys). Each run
 // checks, as every request does, that the key is still the user's, that
-// the user still exists and what the policy says now.
+// the user still exists and what the policy says now. The last variant
+// has a policy of 2,001 rules: what a big policy adds to every request.
 //
 //	go test ./internal/e2e -run XXX -bench 'Shell$' -benchtime 300x
 //
@@ -219,32 +220,42 @@ func BenchmarkShell(b *testing.B) {
 		}},
 		{name: "hello", cmd: func() *exec.Cmd { return exec.Command(hello) }},
 	}
+	// shell runs bin as sshd's forced command for user0, with the config
+	// for n keys and the policy file named.
+	shell := func(name, bin string, n int, policyFile string) *variant {
+		cfg := filepath.Join(dir, fmt.Sprintf("config-%d-%s", n, policyFile))
+		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = %q\n[log]\nfile = %q\n",
+			repos, benchStore(b, n, 1000), policyFile, filepath.Join(dir, "log")))
+		k := benchKey(n / 2 / 1000 * 1000) // user0's, one of 1,000 (or one) keys
+		v := &variant{name: name, cmd: func() *exec.Cmd {
+			c := exec.Command(bin, "--config", cfg, "shell", "--user", "user0", "--key", k.Fingerprint)
+			c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
+			c.Stdin = strings.NewReader("0000")
+			return c
+		}}
+		if out, err := v.cmd().CombinedOutput(); err != nil || !bytes.HasPrefix(out, []byte("0")) {
+			b.Fatalf("%s: %v: %q", v.name, err, out)
+		}
+		return v
+	}
+	vs = append(vs, shell("shell1000", bin, 1000, "policy.toml"), shell("shell1000000", bin, 1000000, "policy.toml"))
 	// GITSERVER_BENCH_BASELINE names another build of gitserver (an
 	// earlier commit's, say) to run beside this one at 1,000,000 keys:
 	// a change's effect, measured in one run.
-	baseline := os.Getenv("GITSERVER_BENCH_BASELINE")
-	for _, n := range []int{1000, 1000000} {
-		data := benchStore(b, n, 1000)
-		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", n))
-		writeFile(b, cfg, fmt.Sprintf("ssh_user = \"root\"\nrepos = %q\ndata_dir = %q\npolicy = \"policy.toml\"\n[log]\nfile = %q\n", repos, data, filepath.Join(dir, "log")))
-		k := benchKey(n / 2 / 1000 * 1000) // user0's, one of 1,000 (or one) keys
-		shell := func(name, bin string) *variant {
-			v := &variant{name: name, cmd: func() *exec.Cmd {
-				c := exec.Command(bin, "--config", cfg, "shell", "--user", "user0", "--key", k.Fingerprint)
-				c.Env = []string{"SSH_ORIGINAL_COMMAND=git-upload-pack 'team/app.git'"}
-				c.Stdin = strings.NewReader("0000")
-				return c
-			}}
-			if out, err := v.cmd().CombinedOutput(); err != nil || !bytes.HasPrefix(out, []byte("0")) {
-				b.Fatalf("%s: %v: %q", v.name, err, out)
-			}
-			return v
-		}
-		vs = append(vs, shell(fmt.Sprintf("shell%d", n), bin))
-		if baseline != "" && n == 1000000 {
-			vs = append(vs, shell("baseline1000000", baseline))
-		}
+	if baseline := os.Getenv("GITSERVER_BENCH_BASELINE"); baseline != "" {
+		vs = append(vs, shell("baseline1000000", baseline, 1000000, "policy.toml"))
 	}
+	// The same request with a policy of 2,001 rules, the shape of a
+	// gitolite import of 1,000 repositories (two rules each), before the
+	// rule that decides: every shell run parses the whole file.
+	var big strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&big, "[[rule]]\nrepos = [\"team%d/app%d\"]\nusers = [\"user%d\", \"user%d\"]\naccess = \"write\"\n\n", i, i, i, i+1)
+		fmt.Fprintf(&big, "[[rule]]\nrepos = [\"team%d/app%d\"]\nusers = [\"@all\"]\naccess = \"read\"\n\n", i, i)
+	}
+	big.WriteString("[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"write\"\n")
+	writeFile(b, filepath.Join(dir, "policy-2001.toml"), big.String())
+	vs = append(vs, shell("shell1000000-rules2001", bin, 1000000, "policy-2001.toml"))
 	alternate(b, vs)
 	// What the shell adds to git, in ms and in Go hello-world starts
 	// measured in the same run: how fast this machine starts a process
