@@ -54,6 +54,17 @@ func compilePattern(s string) (*pattern, error) {
 	return compileGlob(s, true)
 }
 
+// literalName returns the one name that the repository pattern s
+// matches when s is literal (no "*", no placeholder): s without its
+// ".git" suffix, as splitName leaves a name. (TestLiteralName checks it
+// against compilePattern's match.)
+func literalName(s string) (string, bool) {
+	if strings.ContainsAny(s, "*{}") {
+		return "", false
+	}
+	return trimGit(s), true
+}
+
 // compileRefPattern compiles a ref pattern as written in a rule: a name
 // not starting with "refs/" is a branch, so "main" is "refs/heads/main".
 func compileRefPattern(s string) (*pattern, error) {
