@@ -256,6 +256,9 @@ func BenchmarkShell(b *testing.B) {
 	big.WriteString("[[rule]]\nrepos = [\"**\"]\nusers = [\"@all\"]\naccess = \"write\"\n")
 	writeFile(b, filepath.Join(dir, "policy-2001.toml"), big.String())
 	vs = append(vs, shell("shell1000000-rules2001", bin, 1000000, "policy-2001.toml"))
+	if baseline := os.Getenv("GITSERVER_BENCH_BASELINE"); baseline != "" {
+		vs = append(vs, shell("baseline1000000-rules2001", baseline, 1000000, "policy-2001.toml"))
+	}
 	alternate(b, vs)
 	// What the shell adds to git, in ms and in Go hello-world starts
 	// measured in the same run: how fast this machine starts a process

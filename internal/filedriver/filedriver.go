@@ -49,7 +49,7 @@ func New(cfg shim.DriverConfig) *Driver {
 	return &Driver{
 		store:  keys.Open(filepath.Join(cfg.DataDir, "keys.db"), keys.Options{MaxLag: cfg.MaxLag, Source: cfg.KeySource}),
 		repos:  cfg.Repos,
-		policy: &policyFile{path: cfg.Policy},
+		policy: &policyFile{path: cfg.Policy, outline: filepath.Join(cfg.DataDir, OutlineName(cfg.Policy))},
 	}
 }
 
@@ -187,7 +187,7 @@ func (d *Driver) Check(m shim.UserModel, path string, q policy.Request) (shim.De
 	if err != nil {
 		return shim.Decision{}, err
 	}
-	pol, err := d.policy.get()
+	pol, err := d.policy.getFor(name)
 	if err != nil {
 		return shim.Decision{}, err
 	}
@@ -246,7 +246,7 @@ func (d *Driver) RepoPath(_ context.Context, path string) (string, error) {
 // that the hook runs and logs why it queued nothing (the push itself is
 // refused, as every decision is, until the policy reads again).
 func (d *Driver) HasWebhook(repo string) bool {
-	pol, err := d.policy.get()
+	pol, err := d.policy.getFor(repo)
 	return err != nil || pol.HasWebhook(repo)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,11 @@ type policyFile struct {
 	path string
 	mu   sync.Mutex
 	cur  atomic.Pointer[loadedPolicy]
+
+	// outline is the path of the outline record (OutlineName), "" for
+	// none; cut is the policy getFor cut for one repository.
+	outline string
+	cut     atomic.Pointer[cutPolicy]
 }
 
 // loadedPolicy is one version of the policy file.
@@ -43,6 +49,15 @@ type loadedPolicy struct {
 	err  error
 }
 
+// cutPolicy is the policy file cut down to the rules that can decide
+// about one repository (policy.Outline.Cut).
+type cutPolicy struct {
+	repo string // without ".git"
+	id   fileID
+	racy bool
+	pol  *policy.Policy
+}
+
 // racyWindow is how recent a change must be for a load not to be
 // trusted: more than a file system timestamp's granularity (a clock tick
 // for most Linux file systems, 2 s for FAT) and a small clock skew. A
@@ -51,6 +66,69 @@ var racyWindow = 3 * time.Second
 
 // get returns the policy as the file is now.
 func (f *policyFile) get() (*policy.Policy, error) {
+	fi, err := f.stat()
+	if err != nil {
+		return nil, err
+	}
+	if p := f.cur.Load(); p != nil && !p.racy && p.id == idOf(fi) {
+		return p.pol, p.err
+	}
+	return f.load()
+}
+
+// getFor returns a policy that decides every request about the
+// repository repo as the file does now. In a process that has parsed the
+// whole file, or asks about a second repository, that is get's. The
+// first time, in a process that serves one request (sshd's forced
+// command, a hook), it reads the file, and if the outline record says
+// that these very bytes parsed whole in this build, it parses only the
+// rules that can match repo: for a policy of thousands of rules, a few
+// of them. Otherwise it parses the whole file, as get, and records its
+// outline for the next process. A policy under minOutline bytes is
+// always parsed whole. A file that does not parse whole is
+// never cut: the record is only written for one that does.
+func (f *policyFile) getFor(repo string) (*policy.Policy, error) {
+	repo = strings.TrimSuffix(repo, ".git")
+	c := f.cut.Load()
+	if f.outline == "" || f.cur.Load() != nil || c != nil && c.repo != repo {
+		return f.get()
+	}
+	fi, err := f.stat()
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && !c.racy && c.id == idOf(fi) {
+		return c.pol, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	start := time.Now()
+	file, id, err := f.open()
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	data, err := readDoc(file)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < minOutline {
+		p := f.install(id, data, start)
+		return p.pol, p.err
+	}
+	if pol, ok := cutFor(f.outline, f.path, data, repo); ok {
+		f.cut.Store(&cutPolicy{repo: repo, id: id, racy: isRacy(id, start), pol: pol})
+		return pol, nil
+	}
+	p := f.install(id, data, start)
+	if p.err == nil {
+		writeOutline(f.outline, data)
+	}
+	return p.pol, p.err
+}
+
+// stat stats the file, which must be a regular file.
+func (f *policyFile) stat() (os.FileInfo, error) {
 	fi, err := os.Stat(f.path)
 	if err != nil {
 		return nil, fmt.Errorf("filedriver: policy: %w", err)
@@ -58,10 +136,37 @@ func (f *policyFile) get() (*policy.Policy, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("filedriver: policy %s is not a regular file", f.path)
 	}
-	if p := f.cur.Load(); p != nil && !p.racy && p.id == idOf(fi) {
-		return p.pol, p.err
+	return fi, nil
+}
+
+// open opens the file and returns its fileID.
+func (f *policyFile) open() (*os.File, fileID, error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, fileID{}, fmt.Errorf("filedriver: policy: %w", err)
 	}
-	return f.load()
+	fi, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, fileID{}, fmt.Errorf("filedriver: policy: %w", err)
+	}
+	return file, idOf(fi), nil
+}
+
+// readDoc reads the document, and a byte more than policy.MaxSize,
+// so that Parse says a bigger one is too big.
+func readDoc(file *os.File) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(file, policy.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("filedriver: policy: %w", err)
+	}
+	return data, nil
+}
+
+// isRacy reports whether a version with id, read at start, changed too
+// recently for id to tell a later change.
+func isRacy(id fileID, start time.Time) bool {
+	return id.ctime > start.Add(-racyWindow).UnixNano()
 }
 
 // load reads the file and parses it, unless it is the version already
@@ -70,25 +175,27 @@ func (f *policyFile) load() (*policy.Policy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	start := time.Now()
-	file, err := os.Open(f.path)
+	file, id, err := f.open()
 	if err != nil {
-		return nil, fmt.Errorf("filedriver: policy: %w", err)
+		return nil, err
 	}
 	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("filedriver: policy: %w", err)
-	}
-	id := idOf(fi)
-	old := f.cur.Load()
-	if old != nil && !old.racy && old.id == id {
+	if old := f.cur.Load(); old != nil && !old.racy && old.id == id {
 		return old.pol, old.err // loaded by another get meanwhile
 	}
-	data, err := io.ReadAll(io.LimitReader(file, policy.MaxSize+1))
+	data, err := readDoc(file)
 	if err != nil {
-		return nil, fmt.Errorf("filedriver: policy: %w", err)
+		return nil, err
 	}
-	p := &loadedPolicy{id: id, racy: id.ctime > start.Add(-racyWindow).UnixNano()}
+	p := f.install(id, data, start)
+	return p.pol, p.err
+}
+
+// install parses data, the version id read at start, unless it is the
+// current one's, and makes it the current one. f.mu must be held.
+func (f *policyFile) install(id fileID, data []byte, start time.Time) *loadedPolicy {
+	old := f.cur.Load()
+	p := &loadedPolicy{id: id, racy: isRacy(id, start)}
 	if old != nil && old.id == id && bytes.Equal(old.data, data) {
 		p.pol, p.err = old.pol, old.err
 	} else if p.pol, p.err = policy.Parse(f.path, bytes.NewReader(data)); p.err != nil {
@@ -98,5 +205,5 @@ func (f *policyFile) load() (*policy.Policy, error) {
 		p.data = data
 	}
 	f.cur.Store(p)
-	return p.pol, p.err
+	return p
 }
