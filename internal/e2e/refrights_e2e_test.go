@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,8 +44,30 @@ explicit_rights = ["create-ref", "delete-ref"]
 // levels alone cannot say: bob may rewind but not create or delete a
 // branch, dave may delete a feature branch but not create one.
 func TestPushExplicitRefRights(t *testing.T) {
+	pushExplicitRefRights(t, refRightsPolicy)
+}
+
+// TestPushExplicitRefRightsBigPolicy is the same among 400 rules of other
+// repositories, 200 before the repository's rules and 200 after: every
+// request but the first (which records the policy's outline) and every
+// pre-receive hook parse only the rules that can match team/app, and
+// must decide as the whole policy does.
+func TestPushExplicitRefRightsBigPolicy(t *testing.T) {
+	var other strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&other, "\n[[rule]]\nrepos  = [\"other/r%d\"]\nusers  = [\"bob\", \"dave\"]\naccess = \"write\"\n", i)
+	}
+	head, rules, _ := strings.Cut(refRightsPolicy, "\n\n")
+	s := pushExplicitRefRights(t, head+"\n"+other.String()+"\n"+rules+other.String())
+	records, _ := filepath.Glob(filepath.Join(s.data, "policy-*.outline"))
+	if len(records) != 1 {
+		t.Fatalf("outline records in the data directory: %q, want one", records)
+	}
+}
+
+func pushExplicitRefRights(t *testing.T, policy string) *server {
 	s := newServer(t)
-	writeFile(t, filepath.Join(s.dir, "policy.toml"), refRightsPolicy)
+	writeFile(t, filepath.Join(s.dir, "policy.toml"), policy)
 	bob, carol, dave := s.newClient("bob", true), s.newClient("carol", true), s.newClient("dave", true)
 	s.admin("", "repos", "create", "team/app")
 	cw := filepath.Join(carol.home, "app")
@@ -82,4 +105,5 @@ func TestPushExplicitRefRights(t *testing.T) {
 	if want := "refs/heads/main\nrefs/heads/topic"; got != want {
 		t.Errorf("branches = %q, want %q", got, want)
 	}
+	return s
 }
