@@ -141,7 +141,9 @@ func (o Outline) Cut(data []byte, repo string) ([]byte, error) {
 			continue
 		}
 		out = append(out, data[last:s.Start]...)
-		out = append(out, bytes.Repeat([]byte{'\n'}, bytes.Count(data[s.Start:s.End], []byte{'\n'}))...)
+		for range bytes.Count(data[s.Start:s.End], []byte{'\n'}) {
+			out = append(out, '\n')
+		}
 		last = s.End
 	}
 	return append(out, data[last:]...), nil

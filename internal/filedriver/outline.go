@@ -1,13 +1,11 @@
 package filedriver
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/gitserver/gitserver/internal/atomicfile"
 	"github.com/gitserver/gitserver/internal/bounded"
@@ -34,99 +32,99 @@ const minOutline = 8 << 10
 
 // outlineMagic is the first line of an outline record; a change of the
 // format changes it.
-const outlineMagic = "gitserver policy outline 1"
+const outlineMagic = "gitserver policy outline 2"
 
 // maxOutline bounds what is read of an outline record: a policy of
 // policy.MaxSize bytes cannot need more.
 const maxOutline = 2*policy.MaxSize + 4096
 
-// outlineRecord is the parsed record.
-type outlineRecord struct {
-	build, digest string
-	outline       policy.Outline
-}
-
-// encodeOutline writes the record for the document whose digest is given.
-// Names are Go-quoted, one span a line: "START END NAME...".
+// encodeOutline writes the record of o for the document whose digest is
+// given: four lines of header (the magic, "build ID", "sha256 DIGEST" and
+// "body DIGEST", the SHA-256 of what follows, so that a damaged record is
+// never used), then one line per span, tab-separated: START, END and each
+// name Go-quoted (a quoted name holds no tab and no newline).
 func encodeOutline(digest string, o policy.Outline) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nbuild %s\nsha256 %s\n", outlineMagic, version.Get().BuildID(), digest)
+	var body bytes.Buffer
 	for _, s := range o.Rules {
-		fmt.Fprintf(&b, "%d %d", s.Start, s.End)
+		body.WriteString(strconv.Itoa(s.Start))
+		body.WriteByte('\t')
+		body.WriteString(strconv.Itoa(s.End))
 		for _, n := range s.Names {
-			b.WriteByte(' ')
-			b.WriteString(strconv.Quote(n))
+			body.WriteByte('\t')
+			body.WriteString(strconv.Quote(n))
 		}
-		b.WriteByte('\n')
+		body.WriteByte('\n')
 	}
-	return b.Bytes()
+	head := fmt.Sprintf("%s\nbuild %s\nsha256 %s\nbody %s\n", outlineMagic, version.Get().BuildID(), digest, policy.Digest(body.Bytes()))
+	return append([]byte(head), body.Bytes()...)
 }
 
-// readOutline reads the record at path.
-func readOutline(path string) (*outlineRecord, error) {
+// readOutline reads the record at path for the document whose digest is
+// given, as this build wrote it, and returns its outline for repo (a
+// name without ".git"): each span that names repo has Names [repo], the
+// others none, which is all that Outline.Cut(data, repo) looks at. A
+// name is compared in its quoted form, which is one string's alone, so
+// no name is unquoted.
+func readOutline(path, digest, repo string) (policy.Outline, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return policy.Outline{}, err
 	}
 	defer f.Close()
 	data, err := bounded.ReadAll(f, maxOutline, path)
 	if err != nil {
-		return nil, err
+		return policy.Outline{}, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, len(data)+1)
-	var head []string
-	for len(head) < 3 && sc.Scan() {
-		head = append(head, sc.Text())
-	}
-	r := &outlineRecord{}
-	build, okB := strings.CutPrefix(at(head, 1), "build ")
-	digest, okD := strings.CutPrefix(at(head, 2), "sha256 ")
-	if at(head, 0) != outlineMagic || !okB || !okD {
-		return nil, errors.New("not an outline record")
-	}
-	r.build, r.digest = build, digest
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 3 {
-			return nil, errors.New("bad span")
+	var head [4][]byte
+	for i := range head {
+		line, rest, ok := bytes.Cut(data, []byte{'\n'})
+		if !ok {
+			return policy.Outline{}, errors.New("outline: short header")
 		}
+		head[i], data = line, rest
+	}
+	if string(head[0]) != outlineMagic || string(head[1]) != "build "+version.Get().BuildID() ||
+		string(head[2]) != "sha256 "+digest || string(head[3]) != "body "+policy.Digest(data) {
+		return policy.Outline{}, errors.New("outline: of another document, build or format, or damaged")
+	}
+	want := []byte(strconv.Quote(repo))
+	named := []string{repo}
+	o := policy.Outline{Rules: make([]policy.Span, 0, bytes.Count(data, []byte{'\n'}))}
+	for len(data) > 0 {
+		var line, start, end []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		start, line, _ = bytes.Cut(line, []byte{'\t'})
+		end, line, _ = bytes.Cut(line, []byte{'\t'})
 		var s policy.Span
-		if s.Start, err = strconv.Atoi(f[0]); err != nil {
-			return nil, err
+		if s.Start, err = strconv.Atoi(string(start)); err != nil {
+			return policy.Outline{}, err
 		}
-		if s.End, err = strconv.Atoi(f[1]); err != nil {
-			return nil, err
+		if s.End, err = strconv.Atoi(string(end)); err != nil {
+			return policy.Outline{}, err
 		}
-		for _, q := range f[2:] {
-			n, err := strconv.Unquote(q)
-			if err != nil {
-				return nil, err
+		if len(line) == 0 {
+			return policy.Outline{}, errors.New("outline: a span without names")
+		}
+		for q := range bytes.SplitSeq(line, []byte{'\t'}) {
+			if bytes.Equal(q, want) {
+				s.Names = named
 			}
-			s.Names = append(s.Names, n)
 		}
-		r.outline.Rules = append(r.outline.Rules, s)
+		o.Rules = append(o.Rules, s)
 	}
-	return r, sc.Err()
+	return o, nil
 }
 
-func at(lines []string, i int) string {
-	if i < len(lines) {
-		return lines[i]
-	}
-	return ""
-}
-
-// cutFor parses only the rules of data that can decide about repo, when
-// the record at path says that data, these very bytes, parsed whole in
-// this build; ok is false when it does not (or the cut fails), and the
-// caller must parse data whole.
+// cutFor parses only the rules of data that can decide about repo (a
+// name without ".git"), when the record at path says that data, these
+// very bytes, parsed whole in this build; ok is false when it does not
+// (or the cut fails), and the caller must parse data whole.
 func cutFor(path, file string, data []byte, repo string) (pol *policy.Policy, ok bool) {
-	r, err := readOutline(path)
-	if err != nil || r.build != version.Get().BuildID() || r.digest != policy.Digest(data) {
+	o, err := readOutline(path, policy.Digest(data), repo)
+	if err != nil {
 		return nil, false
 	}
-	cut, err := r.outline.Cut(data, repo)
+	cut, err := o.Cut(data, repo)
 	if err != nil {
 		return nil, false
 	}

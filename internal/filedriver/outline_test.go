@@ -1,13 +1,16 @@
 package filedriver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gitserver/gitserver/policy"
 	"github.com/gitserver/gitserver/shim"
 )
 
@@ -112,6 +115,53 @@ func TestPolicyOutlineSecondRepository(t *testing.T) {
 		}
 		if whole := f.drv.policy.cur.Load() != nil; whole != (i > 0) {
 			t.Errorf("after %s %s: whole policy parsed %v", r.user, r.repo, whole)
+		}
+	}
+}
+
+// TestOutlineRecord writes and reads records: names are compared whole,
+// whatever they hold, and a record altered in any byte, or of another
+// document, is refused.
+func TestOutlineRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r")
+	names := []string{"team/app", "a b", "tab\there", `q"uote`, "é/ü", "team/app2"}
+	o := policy.Outline{Rules: []policy.Span{{Start: 0, End: 10, Names: names[:3]}, {Start: 10, End: 20, Names: names[3:]}}}
+	rec := encodeOutline("D", o)
+	if err := os.WriteFile(path, rec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range append(names, "team", "a", "nowhere") {
+		got, err := readOutline(path, "D", n)
+		if err != nil {
+			t.Fatalf("%q: %v", n, err)
+		}
+		var kept []int
+		for i, s := range got.Rules {
+			if len(s.Names) > 0 {
+				kept = append(kept, i)
+			}
+		}
+		want := ""
+		for i, s := range o.Rules {
+			if slices.Contains(s.Names, n) {
+				want += fmt.Sprint(i)
+			}
+		}
+		if fmt.Sprint(kept) != "["+strings.Join(strings.Split(want, ""), " ")+"]" {
+			t.Errorf("%q: spans naming it %v, want %q", n, kept, want)
+		}
+	}
+	if _, err := readOutline(path, "E", "team/app"); err == nil {
+		t.Error("a record of another document was read")
+	}
+	for i := range rec {
+		bad := bytes.Clone(rec)
+		bad[i] ^= 1
+		if err := os.WriteFile(path, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readOutline(path, "D", "team/app"); err == nil {
+			t.Fatalf("a record altered at byte %d was read", i)
 		}
 	}
 }
