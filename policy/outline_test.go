@@ -282,6 +282,7 @@ func FuzzCut(f *testing.F) {
 	}
 	f.Add([]byte(outlineDoc), "team/app")
 	f.Add([]byte(outlineDoc), "other/x.git")
+	f.Add([]byte("[[rule]]\nrepos = [\"a\\u002fb\", 'c']\nusers = [\"alice\"]\naccess = \"read\"\n"), "a/b")
 	f.Fuzz(func(t *testing.T, data []byte, repo string) {
 		whole, err := Parse("f.toml", strings.NewReader(string(data)))
 		if err != nil {
@@ -301,4 +302,30 @@ func FuzzCut(f *testing.F) {
 		}
 		compareDecisions(t, whole, part, repo, []string{"alice", "bob", "u1"}, string(data))
 	})
+}
+
+// TestOutlineEscapes checks that names are outlined as TOML decodes them:
+// a rule written "team\u002fapp" is team/app's, and is kept for it.
+func TestOutlineEscapes(t *testing.T) {
+	doc := strings.Repeat("[[rule]]\nrepos = [\"other/x\"]\nusers = [\"bob\"]\naccess = \"read\"\n\n", 3) +
+		"[[rule]]\nrepos = [\"team\\u002fapp\", 'lit/x', \"\"\"ml/y\"\"\"]\nusers = [\"alice\"]\naccess = \"read\"\n"
+	whole, err := Parse("p.toml", strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := OutlineOf([]byte(doc))
+	if err != nil || len(o.Rules) != 4 || strings.Join(o.Rules[3].Names, ",") != "team/app,lit/x,ml/y" {
+		t.Fatalf("OutlineOf = %+v, %v", o, err)
+	}
+	for _, repo := range []string{"team/app", "lit/x", "ml/y", "other/x"} {
+		cut, err := o.Cut([]byte(doc), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := Parse("p.toml", strings.NewReader(string(cut)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareDecisions(t, whole, part, repo, []string{"alice", "bob"}, doc)
+	}
 }
