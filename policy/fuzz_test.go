@@ -8,13 +8,22 @@ import (
 	"testing"
 )
 
-func FuzzParse(f *testing.F) {
+// testdataPolicies returns the policies in testdata, as seeds.
+func testdataPolicies(f *testing.F) [][]byte {
 	files, _ := filepath.Glob("testdata/*.toml")
+	var docs [][]byte
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
 		}
+		docs = append(docs, data)
+	}
+	return docs
+}
+
+func FuzzParse(f *testing.F) {
+	for _, data := range testdataPolicies(f) {
 		f.Add(data)
 	}
 	f.Add([]byte("rule = [{repos = [\"a/*\"], users = [\"@g\"], access = \"read\"}]\ngroups = {g = [\"x\"]}\n"))

@@ -3,8 +3,6 @@ package policy
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -272,12 +270,7 @@ func randomPolicy(rng *rand.Rand, repos, users []string) string {
 // FuzzCut checks on any document that parses that cutting it for a
 // repository leaves one that parses and decides about it the same.
 func FuzzCut(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.toml")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range testdataPolicies(f) {
 		f.Add(data, "team/app")
 	}
 	f.Add([]byte(outlineDoc), "team/app")

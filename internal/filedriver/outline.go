@@ -115,12 +115,13 @@ func readOutline(path, digest, repo string) (policy.Outline, error) {
 	return o, nil
 }
 
-// cutFor parses only the rules of data that can decide about repo (a
-// name without ".git"), when the record at path says that data, these
-// very bytes, parsed whole in this build; ok is false when it does not
-// (or the cut fails), and the caller must parse data whole.
-func cutFor(path, file string, data []byte, repo string) (pol *policy.Policy, ok bool) {
-	o, err := readOutline(path, policy.Digest(data), repo)
+// cutFor parses only the rules of data, whose policy.Digest is digest,
+// that can decide about repo (a name without ".git"), when the record at
+// path says that data, these very bytes, parsed whole in this build; ok
+// is false when it does not (or the cut fails), and the caller must
+// parse data whole.
+func cutFor(path, file string, data []byte, digest, repo string) (pol *policy.Policy, ok bool) {
+	o, err := readOutline(path, digest, repo)
 	if err != nil {
 		return nil, false
 	}
@@ -132,12 +133,13 @@ func cutFor(path, file string, data []byte, repo string) (pol *policy.Policy, ok
 	return pol, err == nil
 }
 
-// writeOutline records data, which parsed whole, at path. It is a cache:
-// a failure only means that the next process parses the whole policy too.
-func writeOutline(path string, data []byte) {
+// writeOutline records data, which parsed whole and whose policy.Digest
+// is digest, at path. It is a cache: a failure only means that the next
+// process parses the whole policy too.
+func writeOutline(path string, data []byte, digest string) {
 	o, err := policy.OutlineOf(data)
 	if err != nil {
 		return
 	}
-	_ = atomicfile.Write(path, encodeOutline(policy.Digest(data), o), 0o644, -1, -1)
+	_ = atomicfile.Write(path, encodeOutline(digest, o), 0o644, -1, -1)
 }

@@ -103,12 +103,7 @@ func (f *policyFile) getFor(repo string) (*policy.Policy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	start := time.Now()
-	file, id, err := f.open()
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	data, err := readDoc(file)
+	id, data, err := f.read()
 	if err != nil {
 		return nil, err
 	}
@@ -116,13 +111,14 @@ func (f *policyFile) getFor(repo string) (*policy.Policy, error) {
 		p := f.install(id, data, start)
 		return p.pol, p.err
 	}
-	if pol, ok := cutFor(f.outline, f.path, data, repo); ok {
+	digest := policy.Digest(data)
+	if pol, ok := cutFor(f.outline, f.path, data, digest, repo); ok {
 		f.cut.Store(&cutPolicy{repo: repo, id: id, racy: isRacy(id, start), pol: pol})
 		return pol, nil
 	}
 	p := f.install(id, data, start)
 	if p.err == nil {
-		writeOutline(f.outline, data)
+		writeOutline(f.outline, data, digest)
 	}
 	return p.pol, p.err
 }
@@ -139,28 +135,24 @@ func (f *policyFile) stat() (os.FileInfo, error) {
 	return fi, nil
 }
 
-// open opens the file and returns its fileID.
-func (f *policyFile) open() (*os.File, fileID, error) {
+// read reads the file, and a byte more than policy.MaxSize, so that
+// Parse says a bigger one is too big, and returns the fileID of what it
+// read.
+func (f *policyFile) read() (fileID, []byte, error) {
 	file, err := os.Open(f.path)
 	if err != nil {
-		return nil, fileID{}, fmt.Errorf("filedriver: policy: %w", err)
+		return fileID{}, nil, fmt.Errorf("filedriver: policy: %w", err)
 	}
+	defer file.Close()
 	fi, err := file.Stat()
 	if err != nil {
-		file.Close()
-		return nil, fileID{}, fmt.Errorf("filedriver: policy: %w", err)
+		return fileID{}, nil, fmt.Errorf("filedriver: policy: %w", err)
 	}
-	return file, idOf(fi), nil
-}
-
-// readDoc reads the document, and a byte more than policy.MaxSize,
-// so that Parse says a bigger one is too big.
-func readDoc(file *os.File) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(file, policy.MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("filedriver: policy: %w", err)
+		return fileID{}, nil, fmt.Errorf("filedriver: policy: %w", err)
 	}
-	return data, nil
+	return idOf(fi), data, nil
 }
 
 // isRacy reports whether a version with id, read at start, changed too
@@ -175,17 +167,12 @@ func (f *policyFile) load() (*policy.Policy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	start := time.Now()
-	file, id, err := f.open()
+	id, data, err := f.read()
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
 	if old := f.cur.Load(); old != nil && !old.racy && old.id == id {
 		return old.pol, old.err // loaded by another get meanwhile
-	}
-	data, err := readDoc(file)
-	if err != nil {
-		return nil, err
 	}
 	p := f.install(id, data, start)
 	return p.pol, p.err
